@@ -1,0 +1,257 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run guest tests in VMs booting one of Debian's kernels under TCG.
+#
+# usage: run.sh --kver <6.1|6.12> [--ko DIR] [--out DIR] [--summary FILE]
+#               [--shell] [--verbose] <dir/test> ...
+#
+# A test is tests/<dir>/<test>.sh.  Its header may say:
+#   # timeout: <seconds>   per boot (default 300)
+#   # boots: <n>           boots sharing the test's disks (default 1)
+#   # disks: <size> ...    sizes of /dev/vdb, /dev/vdc, ... (default 1G 1G)
+#   # memory: <size>       guest RAM (default 2G)
+#   # nvme: <size>         also attach an emulated NVMe drive of that size
+# One-boot tests share boots; a test of several boots gets its own disks and
+# VM per boot.  Between boots the test either powers off cleanly or cuts the
+# power (powercut in tests/guest/lib.sh), which kills qemu on the spot.
+# Prints "PASS|FAIL <kver> <test>" per test; exits 1 if any failed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/common.sh"
+
+kver= ko=- out= summary= shell=0 verbose=0 tests=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kver) kver=$2; shift 2 ;;
+	--ko) ko=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--summary) summary=$2; shift 2 ;;
+	--shell) shell=1; shift ;;
+	--verbose) verbose=1; shift ;;
+	-*) die "unknown option $1" ;;
+	*) tests+=("$1"); shift ;;
+	esac
+done
+[ -n "$kver" ] || die "--kver 6.1|6.12 is required"
+need_cmds qemu-system-x86_64 truncate
+out=${out:-$top/build/vm/$kver}
+mkdir -p "$out"
+vmlinux=$("$here/kernel.sh" "$kver" vmlinux)
+"$here/initramfs.sh" "$kver" "$ko" "$out/initramfs.cpio"
+
+header() { # header <test> <key> <default>
+	local v
+	v=$(sed -n "s/^# $2: *//p" "$top/tests/$1.sh" 2>/dev/null | head -n 1)
+	echo "${v:-$3}"
+}
+
+size_bytes() {
+	numfmt --from=iec "$1"
+}
+
+# qemu_boot <dir> <tests,comma> <boot#> <memory> <nvme-size|""> <disk>...
+# Leaves results.log and console.log in <dir>; returns when qemu is gone.
+qemu_boot() {
+	local dir=$1 list=$2 boot=$3 mem=$4 nvme=$5
+	shift 5
+	local args=() i=0 d
+	for d in "$@"; do
+		args+=(-drive "file=$d,format=raw,if=none,id=d$i,cache=writeback"
+		       -device "virtio-blk-pci,drive=d$i")
+		i=$((i + 1))
+	done
+	if [ -n "$nvme" ]; then
+		[ -e "$dir/nvme.img" ] || truncate -s "$nvme" "$dir/nvme.img"
+		args+=(-drive "file=$dir/nvme.img,format=raw,if=none,id=nv0,cache=writeback"
+		       -device "nvme,drive=nv0,serial=himsnvme")
+	fi
+	local mode=run serial=(-serial "file:$dir/console.log")
+	if [ "$shell" = 1 ]; then
+		mode=shell
+		serial=(-serial mon:stdio)
+	fi
+	rm -f "$dir/results.log" "$dir/console.log" "$dir/qmp.sock"
+	touch "$dir/results.log"
+	local cmd=(qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2
+		-m "$mem" -nodefaults -no-reboot -display none
+		-kernel "$vmlinux" -initrd "$out/initramfs.cpio"
+		-append "console=ttyS0 loglevel=4 panic=-1 hims.mode=$mode hims.boot=$boot hims.tests=$list"
+		"${serial[@]}" -serial "file:$dir/results.log"
+		-qmp "unix:$dir/qmp.sock,server=on,wait=off"
+		"${args[@]}")
+	if [ "$shell" = 1 ]; then
+		"${cmd[@]}"
+		return 0
+	fi
+	"${cmd[@]}" &
+	local qpid=$! deadline now current= line seen=0
+	echo "$qpid" > "$dir/qemu.pid"
+	deadline=$(($(date +%s) + 180))	# boot to the first test
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 0.3
+		# Only look at lines we have not seen yet.
+		while IFS= read -r line; do
+			seen=$((seen + 1))
+			case "$line" in
+			"START "*)
+				current=${line#START }
+				deadline=$(($(date +%s) + $(header "$current" timeout 300) + ${HIMS_HANG_GRACE:-60}))
+				;;
+			"POWERCUT "*)
+				kill -9 "$qpid" 2>/dev/null || true
+				;;
+			"["*)
+				[ "$verbose" = 1 ] && printf '%s\n' "${line#*] }"
+				;;
+			"RESULT "*)
+				current=
+				deadline=$(($(date +%s) + 120))
+				;;
+			esac
+		done < <(tail -n +$((seen + 1)) "$dir/results.log" | tr -d '\r')
+		now=$(date +%s)
+		if [ "$now" -gt "$deadline" ]; then
+			echo "HOSTTIMEOUT ${current:-boot}" >> "$dir/results.log"
+			kill -9 "$qpid" 2>/dev/null || true
+		fi
+	done
+	# The shell reports qemu's SIGKILL; that is expected here.
+	{ wait "$qpid"; } 2>/dev/null || true
+}
+
+# What became of <test> in one boot's results: PASS, FAIL <why>, CUT, or NOTRUN.
+outcome() {
+	local dir=$1 t=$2 res
+	res=$(tr -d '\r' < "$dir/results.log")
+	if grep -q "^RESULT PASS $t\$" <<<"$res"; then
+		echo PASS
+	elif grep -q "^RESULT FAIL $t " <<<"$res"; then
+		echo "FAIL $(grep "^RESULT FAIL $t " <<<"$res" | head -n 1 | cut -d' ' -f4-)"
+	elif grep -q "^POWERCUT $t\$" <<<"$res"; then
+		echo CUT
+	elif grep -q "^START $t\$" <<<"$res"; then
+		local why="guest died"
+		grep -q "^HOSTTIMEOUT $t\$" <<<"$res" && why="hung (host timeout)"
+		grep -q "Kernel panic" "$dir/console.log" 2>/dev/null &&
+			why="kernel panic: $(grep -a -m1 'Kernel panic' "$dir/console.log" | tr -d '\r')"
+		echo "FAIL $why"
+	else
+		echo NOTRUN
+	fi
+}
+
+failed=0
+report() { # report <test> <PASS|FAIL why> <dir>
+	local t=$1 res=$2 dir=$3
+	if [ "$res" = PASS ]; then
+		echo "PASS $kver $t"
+		if [ -n "$summary" ]; then echo "PASS $kver/$t" >> "$summary"; fi
+	else
+		echo "FAIL $kver $t: ${res#FAIL }"
+		if [ -n "$summary" ]; then echo "FAIL $kver/$t" >> "$summary"; fi
+		failed=1
+		# The test's own output helps most; the log has the rest.
+		tr -d '\r' < "$dir/results.log" | { grep -F "[$t] " || true; } | tail -n 20 | sed 's/^/    /'
+		echo "    logs: $dir"
+	fi
+}
+
+disk_images() { # disk_images <dir> <sizes...>: create missing images, print paths
+	local dir=$1 i=0 s
+	shift
+	for s in "$@"; do
+		[ -e "$dir/disk$i.img" ] || truncate -s "$s" "$dir/disk$i.img"
+		echo "$dir/disk$i.img"
+		i=$((i + 1))
+	done
+}
+
+if [ "$shell" = 1 ]; then
+	dir=$out/shell
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	mapfile -t disks < <(disk_images "$dir" 2G 1G)
+	qemu_boot "$dir" "" 1 4G 1G "${disks[@]}"
+	exit 0
+fi
+
+single=() multi=()
+for t in "${tests[@]}"; do
+	[ -f "$top/tests/$t.sh" ] || die "no such test: tests/$t.sh"
+	if [ "$(header "$t" boots 1)" = 1 ]; then
+		single+=("$t")
+	else
+		multi+=("$t")
+	fi
+done
+
+# One-boot tests: as many per boot as survive; a dead guest's remaining
+# tests go on in a fresh boot.
+round=0
+while [ ${#single[@]} -gt 0 ]; do
+	round=$((round + 1))
+	dir=$out/boot$round
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	mem=2G nvme= sizes=(1G 1G)
+	for t in "${single[@]}"; do
+		m=$(header "$t" memory 2G)
+		[ "$(size_bytes "$m")" -gt "$(size_bytes "$mem")" ] && mem=$m
+		n=$(header "$t" nvme "")
+		[ -n "$n" ] && nvme=$n
+		read -r -a ds <<<"$(header "$t" disks "1G 1G")"
+		for i in "${!ds[@]}"; do
+			if [ -z "${sizes[$i]:-}" ] ||
+			   [ "$(size_bytes "${ds[$i]}")" -gt "$(size_bytes "${sizes[$i]}")" ]; then
+				sizes[$i]=${ds[$i]}
+			fi
+		done
+	done
+	mapfile -t disks < <(disk_images "$dir" "${sizes[@]}")
+	qemu_boot "$dir" "$(IFS=,; echo "${single[*]}")" 1 "$mem" "$nvme" "${disks[@]}"
+	rest=()
+	for t in "${single[@]}"; do
+		res=$(outcome "$dir" "$t")
+		case "$res" in
+		NOTRUN) rest+=("$t") ;;
+		CUT) report "$t" "FAIL cut the power but declares one boot" "$dir" ;;
+		*) report "$t" "$res" "$dir" ;;
+		esac
+	done
+	rm -f "$dir"/disk*.img "$dir/nvme.img"
+	if [ ${#rest[@]} -eq ${#single[@]} ]; then
+		for t in "${rest[@]}"; do
+			report "$t" "FAIL never started (guest did not boot?)" "$dir"
+		done
+		break
+	fi
+	single=("${rest[@]}")
+done
+
+for t in "${multi[@]}"; do
+	boots=$(header "$t" boots 1)
+	read -r -a ds <<<"$(header "$t" disks "1G 1G")"
+	base=$out/$(echo "$t" | tr / _)
+	rm -rf "$base"
+	mkdir -p "$base"
+	mapfile -t disks < <(disk_images "$base" "${ds[@]}")
+	res=
+	for b in $(seq 1 "$boots"); do
+		dir=$base/boot$b
+		mkdir -p "$dir"
+		[ -e "$base/nvme.img" ] && ln -sf "$base/nvme.img" "$dir/nvme.img"
+		qemu_boot "$dir" "$t" "$b" "$(header "$t" memory 2G)" "$(header "$t" nvme "")" "${disks[@]}"
+		[ -e "$dir/nvme.img" ] && [ ! -e "$base/nvme.img" ] && mv "$dir/nvme.img" "$base/nvme.img"
+		res=$(outcome "$dir" "$t")
+		case "$res" in
+		PASS|CUT) [ "$b" = "$boots" ] && [ "$res" = CUT ] && res="FAIL cut the power in its last boot" ;;
+		NOTRUN) res="FAIL boot $b: never started" ;;
+		esac
+		case "$res" in FAIL*) res="FAIL boot $b: ${res#FAIL }"; break ;; esac
+	done
+	report "$t" "$res" "$dir"
+	rm -f "$base"/disk*.img "$base/nvme.img"
+done
+exit $failed
