@@ -15,7 +15,8 @@ KVER ?= 6.1
 T ?= smoke
 
 top := $(CURDIR)
-build := $(top)/build
+BUILD ?= $(top)/build
+build := $(abspath $(BUILD))
 results := $(build)/check-results.txt
 
 # Kernel sources: Kbuild, the compat header and each target's directory.
@@ -57,7 +58,7 @@ unit: $(unit_bins)
 	done; exit $$fail
 
 checkpatch: deps
-	@tests/vm/checkpatch.sh $(kfiles) $(wildcard tests/unit/*.[ch] tools/*.[ch])
+	@tests/vm/checkpatch.sh $(kfiles) $(filter-out tests/unit/kernel-shim.h,$(wildcard tests/unit/*.[ch]))
 
 sparse:
 	@$(MAKE) --no-print-directory modules-6.1 C=1 2>&1 | tee $(build)/sparse.log
@@ -66,10 +67,10 @@ sparse:
 lint: checkpatch sparse
 
 vm-test: deps modules-$(KVER)
-	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) $(addprefix guest/,$(T))
+	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) $(addprefix guest/,$(T))
 
 vm-shell: deps modules-$(KVER)
-	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --shell
+	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --shell
 
 # Every step records PASS/FAIL lines; a failing step does not stop the others.
 check: deps
@@ -90,7 +91,7 @@ check: deps
 		then echo "PASS harness-selftest" | tee -a $(results); \
 		else echo "FAIL harness-selftest" | tee -a $(results); cat $(build)/harness-selftest.log; fi
 	@for k in $(KVERS); do \
-		tests/vm/run.sh --kver $$k --ko $(build)/ko-$$k --summary $(results) \
+		tests/vm/run.sh --kver $$k --ko $(build)/ko-$$k --out $(build)/vm/$$k --summary $(results) \
 			$(addprefix guest/,$(guest_tests)) || true; \
 	done
 	@tests/summary.sh $(results)
@@ -102,5 +103,5 @@ clean:
 demo: deps modules
 	@for k in $(KVERS); do \
 		echo "=== demo on Debian's $$k kernel"; \
-		tests/vm/run.sh --kver $$k --ko $(build)/ko-$$k --verbose demo/harness || exit 1; \
+		tests/vm/run.sh --kver $$k --ko $(build)/ko-$$k --out $(build)/vm/$$k --verbose demo/harness || exit 1; \
 	done

@@ -73,8 +73,9 @@ build_base() {
 	depmod -b "$root" "$krel"
 	echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 	echo "root:x:0:" > "$root/etc/group"
-	(cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio.tmp"
-	mv "$cpio.tmp" "$cpio"
+	# Several runs may build the same base at once: publish atomically.
+	(cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio.tmp.$$"
+	mv "$cpio.tmp.$$" "$cpio"
 }
 
 build_overlay() {
