@@ -99,9 +99,8 @@ check: deps
 clean:
 	rm -rf $(build)
 
-# The main job: boot each kernel and show the devices working.
-demo: deps modules
-	@for k in $(KVERS); do \
-		echo "=== demo on Debian's $$k kernel"; \
-		tests/vm/run.sh --kver $$k --ko $(build)/ko-$$k --out $(build)/vm/$$k --verbose demo/harness || exit 1; \
-	done
+# The main job: build, boot, create a hims device, show it working, cut the
+# power, boot again and show the data restored (KVER=6.12 for the other kernel).
+demo: deps modules-$(KVER)
+	@echo "=== demo on Debian's $(KVER) kernel"
+	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --verbose demo/hims

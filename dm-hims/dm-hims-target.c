@@ -722,7 +722,8 @@ static int hims_drain(struct hims_c *hc)
 	hc->flush_target = max(hc->flush_target, target);
 	spin_unlock_irq(&hc->lock);
 	hims_kick_writeback(hc);
-	wait_event(hc->progress_wait, ({
+	/* Writing back a large dirty set takes long; that is not a hang. */
+	wait_event_idle(hc->progress_wait, ({
 		bool done;
 
 		spin_lock_irq(&hc->lock);

@@ -3,8 +3,8 @@
 # The harness runs each test with sh -e in an empty /tmp/work, with
 # BOOT=<1..n> (the boot of a multi-boot test) and DM_DISABLE_UDEV=1.
 
-SSD=/dev/vdb	# first test disk ("the SSD")
-AUX=/dev/vdc	# second test disk
+SSD=/dev/vda	# first test disk ("the SSD")
+AUX=/dev/vdb	# second test disk
 
 fail() {
 	echo "FAIL: $*"
@@ -35,4 +35,42 @@ fio_verify() {
 		--offset="$offset" --verify=crc32c --verify_fatal=1 \
 		--do_verify=1 --randrepeat=1 --output-format=terse \
 		--minimal > /dev/null || fail "fio verify on $dev failed"
+}
+
+# Field <k> (1-based) of a dm-hims device's status info: dmsetup prints
+# "<start> <len> hims <fields...>", so field k is column k + 3.
+hims_field() { # hims_field <name> <k>
+	dmsetup status "$1" | awk -v k=$(($2 + 3)) '{print $k}'
+}
+
+# Wait (up to <seconds>) until a dm-hims device has restored every block it
+# has to (status field 6 == field 7); fail otherwise.
+hims_wait_restored() { # hims_wait_restored <name> <seconds>
+	local i=0 s
+	while :; do
+		s=$(dmsetup status "$1") || fail "status of $1 failed"
+		echo "$s" | awk '$9 != $10 {exit 1}' && return 0
+		[ $i -ge $(($2 * 5)) ] && fail "$1: restore not done after $2 s: $s"
+		i=$((i + 1))
+		sleep 0.2
+	done
+}
+
+# Write, or check, a deterministic pattern over [offset, offset + size):
+# fio crc32c-verified blocks, seeded with <seed>.  Checking needs the same
+# arguments (extra fio options included) as the write.
+fio_pattern() { # fio_pattern write|check <dev> <offset> <size> <seed> [fio option...]
+	local what=$1 dev=$2 off=$3 size=$4 seed=$5 only
+	shift 5
+	only=--do_verify=0
+	[ "$what" = check ] && only=--verify_only=1
+	fio --name=pattern --filename="$dev" --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --iodepth=16 --offset="$off" --size="$size" \
+		--randseed="$seed" --verify=crc32c --verify_fatal=1 \
+		--output-format=terse --minimal "$@" $only > /dev/null
+}
+
+# When the test fails, show the tail of the kernel log (call once, early).
+dmesg_on_fail() {
+	trap '_rc=$?; if [ $_rc != 0 ]; then echo "--- kernel log (tail)"; dmesg | tail -n 25; echo "--- failed with status $_rc (see above)"; fi; exit $_rc' EXIT
 }

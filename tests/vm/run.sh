@@ -9,7 +9,7 @@
 # A test is tests/<dir>/<test>.sh.  Its header may say:
 #   # timeout: <seconds>   per boot (default 300)
 #   # boots: <n>           boots sharing the test's disks (default 1)
-#   # disks: <size> ...    sizes of /dev/vdb, /dev/vdc, ... (default 1G 1G)
+#   # disks: <size> ...    sizes of /dev/vda ($SSD), /dev/vdb ($AUX), ... (default 1G 1G)
 #   # memory: <size>       guest RAM (default 2G)
 #   # nvme: <size>         also attach an emulated NVMe drive of that size
 # One-boot tests share boots; a test of several boots gets its own disks and
