@@ -863,11 +863,20 @@ static int hims_load(struct hims_c *hc)
 	}
 	ram_state = hims_ram_header_state(page_address(hc->meta_page), hc->uuid);
 	hc->restore_total = hc->nr_valid;
-	if (ram_state == HIMS_RAM_COMPLETE) {
+	if (ram_state == HIMS_RAM_COMPLETE || ram_state == HIMS_RAM_DIRTY) {
 		/* Same boot, RAM already holds everything: nothing to copy. */
 		memset(hc->state, HIMS_BLK_RESTORED, n);
 		hc->restore_remaining = 0;
 		hc->restore_done = true;
+		if (ram_state == HIMS_RAM_DIRTY) {
+			/* The last table failed to write back: RAM is newer. */
+			for (b = find_next_bit_le(hc->valid, n, 0); b < n;
+			     b = find_next_bit_le(hc->valid, n, b + 1))
+				hims_lrw_mark_dirty(&hc->lrw, b, ++hc->write_seq);
+			DMWARN("%s: writing back every block the last table may not have",
+			       dm_table_device_name(hc->ti->table));
+			return hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
+		}
 		return 0;
 	}
 	r = hims_write_ram_header(hc, HIMS_RAM_RESTORING);
@@ -933,8 +942,15 @@ static void hims_postsuspend(struct dm_target *ti)
 
 	hims_stop_restore(hc);
 	r = hims_drain(hc);
-	if (r)
+	if (r) {
 		DMERR("writeback before suspend failed: %d", r);
+		/* Tell the next table that RAM is newer than the SSD. */
+		if (READ_ONCE(hc->restore_done)) {
+			mutex_lock(&hc->meta_lock);
+			hims_write_ram_header(hc, HIMS_RAM_DIRTY);
+			mutex_unlock(&hc->meta_lock);
+		}
+	}
 }
 
 static void hims_free(struct hims_c *hc)

@@ -31,6 +31,7 @@
 /* The RAM header's state: whether the RAM tier already holds the data. */
 #define HIMS_RAM_RESTORING	1
 #define HIMS_RAM_COMPLETE	2
+#define HIMS_RAM_DIRTY		3	/* complete, but the SSD may lag: write all back */
 
 struct hims_geometry {
 	u64 ram_blocks;		/* RAM tier, logical blocks [0, ram_blocks) */
