@@ -69,6 +69,7 @@ struct hims_c {
 	u32 *lrw_next;
 	u64 *lrw_seq;
 	void *valid;		/* "ever written" bitmap, as on the SSD (LE) */
+	void *valid_staged;	/* valid + bits of deferred writes (worker) */
 	u64 nr_valid;
 	u64 write_seq;		/* number of the last completed RAM-tier write */
 	u64 flush_target;	/* write back every write up to this number */
@@ -428,46 +429,56 @@ static int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *erro
 	return held ? DM_ENDIO_INCOMPLETE : DM_ENDIO_DONE;
 }
 
+/* Worker only: the blocks of a deferred write are to become valid. */
+static void hims_stage_valid(struct hims_c *hc, u64 first, u64 last)
+{
+	u64 b;
+
+	for (b = first; b <= last; b++)
+		__set_bit_le(b, hc->valid_staged);
+}
+
 /*
- * Make the valid bits of [first, last] durable before any write to those
- * blocks completes, so a restore after a power cut copies them.
+ * Worker only: make the staged valid bits of every bitmap block touching
+ * [first, last] durable before any write to those blocks completes, so a
+ * restore after a power cut copies them.  One bitmap write covers every
+ * write of the batch that stages bits in the same bitmap block.
  */
 static int hims_persist_valid(struct hims_c *hc, u64 first, u64 last)
 {
-	u64 bitmap_block, lo, hi, b;
-	unsigned long flags;
-	void *buf;
+	u64 bitmap_block, base, b;
+	void *staged, *buf = page_address(hc->meta_page);
 	int r = 0;
 
-	mutex_lock(&hc->meta_lock);
-	buf = page_address(hc->meta_page);
 	for (bitmap_block = first / HIMS_BITS_PER_BLOCK;
 	     bitmap_block <= last / HIMS_BITS_PER_BLOCK; bitmap_block++) {
-		lo = max(first, bitmap_block * HIMS_BITS_PER_BLOCK);
-		hi = min(last, (bitmap_block + 1) * HIMS_BITS_PER_BLOCK - 1);
-		if (hims_range_valid(hc, lo, hi))
+		staged = hc->valid_staged + bitmap_block * HIMS_BLOCK_SIZE;
+		if (!memcmp(staged, hc->valid + bitmap_block * HIMS_BLOCK_SIZE,
+			    HIMS_BLOCK_SIZE))
 			continue;
-		memcpy(buf, hc->valid + bitmap_block * HIMS_BLOCK_SIZE, HIMS_BLOCK_SIZE);
-		for (b = lo; b <= hi; b++)
-			__set_bit_le(b - bitmap_block * HIMS_BITS_PER_BLOCK, buf);
+		mutex_lock(&hc->meta_lock);
+		memcpy(buf, staged, HIMS_BLOCK_SIZE);
 		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + bitmap_block,
 				  hc->meta_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+		mutex_unlock(&hc->meta_lock);
 		if (r) {
 			DMERR_LIMIT("valid bitmap write failed: %d", r);
-			break;
+			return r;
 		}
-		spin_lock_irqsave(&hc->lock, flags);
-		for (b = lo; b <= hi; b++) {
-			if (test_bit_le(b, hc->valid))
+		base = bitmap_block * HIMS_BITS_PER_BLOCK;
+		spin_lock_irq(&hc->lock);
+		for (b = find_next_bit_le(staged, HIMS_BITS_PER_BLOCK, 0);
+		     b < HIMS_BITS_PER_BLOCK;
+		     b = find_next_bit_le(staged, HIMS_BITS_PER_BLOCK, b + 1)) {
+			if (test_bit_le(base + b, hc->valid))
 				continue;
-			__set_bit_le(b, hc->valid);
+			__set_bit_le(base + b, hc->valid);
 			hc->nr_valid++;
 			/* Never written: RAM is as good as the SSD. */
-			hc->state[b] |= HIMS_BLK_RESTORED;
+			hc->state[base + b] |= HIMS_BLK_RESTORED;
 		}
-		spin_unlock_irqrestore(&hc->lock, flags);
+		spin_unlock_irq(&hc->lock);
 	}
-	mutex_unlock(&hc->meta_lock);
 	return r;
 }
 
@@ -550,6 +561,14 @@ static void hims_process_deferred(struct work_struct *work)
 	bio_list_init(&hc->deferred);
 	spin_unlock_irqrestore(&hc->lock, flags);
 
+	/* Stage every valid bit first, so the batch shares bitmap writes. */
+	bio_list_for_each(bio, &bios) {
+		u64 first = bio->bi_iter.bi_sector >> HIMS_BLOCK_SECTOR_SHIFT;
+		u64 last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
+
+		if (first < hc->geo.ram_blocks)
+			hims_stage_valid(hc, first, min(last, hc->geo.ram_blocks - 1));
+	}
 	while ((bio = bio_list_pop(&bios))) {
 		do {
 			r = hims_prepare_write(hc, bio);
@@ -851,6 +870,7 @@ static int hims_load(struct hims_c *hc)
 	/* Bits past the RAM tier would confuse the scans. */
 	for (b = n; b < hc->geo.bitmap_blocks * HIMS_BITS_PER_BLOCK; b++)
 		__clear_bit_le(b, hc->valid);
+	memcpy(hc->valid_staged, hc->valid, hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
 	hc->nr_valid = 0;
 	for (b = find_next_bit_le(hc->valid, n, 0); b < n;
 	     b = find_next_bit_le(hc->valid, n, b + 1))
@@ -967,6 +987,7 @@ static void hims_free(struct hims_c *hc)
 	if (hc->copy_page)
 		__free_page(hc->copy_page);
 	kfree(hc->runs);
+	vfree(hc->valid_staged);
 	vfree(hc->valid);
 	vfree(hc->lrw_seq);
 	vfree(hc->lrw_next);
@@ -1093,10 +1114,11 @@ static int hims_alloc(struct hims_c *hc, char **error)
 	hc->lrw_next = vmalloc_array(n, sizeof(u32));
 	hc->lrw_seq = vmalloc_array(n, sizeof(u64));
 	hc->valid = vzalloc(hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
+	hc->valid_staged = vzalloc(hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
 	hc->runs = kcalloc(hc->wb_jobs, sizeof(*hc->runs), GFP_KERNEL);
 	hc->copy_page = alloc_page(GFP_KERNEL);
 	if (!hc->state || !hc->lrw_prev || !hc->lrw_next || !hc->lrw_seq ||
-	    !hc->valid || !hc->runs || !hc->copy_page) {
+	    !hc->valid || !hc->valid_staged || !hc->runs || !hc->copy_page) {
 		*error = "Cannot allocate the block map";
 		return -ENOMEM;
 	}

@@ -2,6 +2,7 @@
 # Sourced by guest tests: helpers for writing them.
 # The harness runs each test with sh -e in an empty /tmp/work, with
 # BOOT=<1..n> (the boot of a multi-boot test) and DM_DISABLE_UDEV=1.
+# A one-boot test finds the first 16 MiB of both disks zeroed.
 
 SSD=/dev/vda	# first test disk ("the SSD")
 AUX=/dev/vdb	# second test disk
