@@ -48,7 +48,7 @@ struct hims_geometry {
 struct hims_superblock {
 	__le64 magic;
 	__le32 version;
-	__le32 checksum;	/* crc32c of the block with this field zero */
+	__le32 checksum;	/* crc32c of this structure with this field zero */
 	__u8 uuid[HIMS_UUID_SIZE];
 	__le32 block_size;
 	__le32 flags;
@@ -59,6 +59,13 @@ struct hims_superblock {
 	__le64 mirror_start;
 	__le64 expansion_start;
 } __packed;
+
+/*
+ * Bytes [HIMS_HINTS_OFFSET, HIMS_BLOCK_SIZE) of the superblock's block
+ * belong to userspace tools (how to assemble the device at boot): the kernel
+ * zeroes them when formatting and never reads or writes them otherwise.
+ */
+#define HIMS_HINTS_OFFSET	2048U
 
 /* In RAM device block 0: lets a reload in the same boot skip the restore. */
 struct hims_ram_header {
