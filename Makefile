@@ -31,7 +31,7 @@ UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 
 guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/guest/*.sh)))))
 
-.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean
+.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims
 
 all: modules
 
@@ -71,6 +71,12 @@ vm-test: deps modules-$(KVER)
 
 vm-shell: deps modules-$(KVER)
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --shell
+
+# A benchmark, not a test: fio on brd, the SSD, hims and other caches in one
+# boot; writes bench/hims-results.md.
+bench-hims: deps modules-$(KVER)
+	BENCH_CMD="make bench-hims KVER=$(KVER)" tests/bench/hims-report.sh --kver $(KVER) \
+		--ko $(build)/ko-$(KVER) --out $(build)/bench/$(KVER)
 
 # Every step records PASS/FAIL lines; a failing step does not stop the others.
 check: deps

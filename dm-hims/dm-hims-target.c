@@ -32,7 +32,8 @@
 #define HIMS_DEFAULT_HIGH	50
 #define HIMS_DEFAULT_LOW	45
 #define HIMS_DEFAULT_JOBS	32
-#define HIMS_DEFAULT_MAX_AGE	1000	/* ms */
+/* Like the page cache's dirty_expire_centisecs: old dirty data goes out. */
+#define HIMS_DEFAULT_MAX_AGE	30000	/* ms */
 
 enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
 

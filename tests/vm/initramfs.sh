@@ -84,13 +84,21 @@ build_overlay() {
 	trap 'rm -rf "$root"' RETURN
 	mkdir -p "$root/lib/modules/$krel/extra" "$root/tests" "$root/opt/hims"
 	install -m 755 "$here/guest-init" "$root/init"
-	cp -r "$top/tests/guest" "$top/tests/selftest" "$top/tests/demo" "$root/tests/"
+	cp -r "$top/tests/guest" "$top/tests/selftest" "$top/tests/demo" "$top/tests/bench" "$root/tests/"
 	if [ "$ourko" != - ] && [ -d "$ourko" ]; then
 		find "$ourko" -name '*.ko' -exec cp {} "$root/lib/modules/$krel/extra/" \;
 	fi
-	if [ -d "$top/build/tools" ]; then
-		cp -r "$top/build/tools" "$root/opt/hims/"
+	# EXTRA_KO_DIRS: more directories of .ko files (e.g. the benchmark's).
+	for d in ${EXTRA_KO_DIRS:-}; do
+		find "$d" -name '*.ko' -exec cp {} "$root/lib/modules/$krel/extra/" \;
+	done
+	# TOOLS_DIR: the built tools (the Makefile passes $(BUILD)/tools).
+	tools=${TOOLS_DIR:-$top/build/tools}
+	if [ -d "$tools" ]; then
+		mkdir -p "$root/opt/hims/tools"
+		cp -r "$tools/." "$root/opt/hims/tools/"
 	fi
+	cp -r "$top/udev" "$root/opt/hims/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio"
 }
 
