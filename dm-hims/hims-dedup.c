@@ -1,0 +1,1197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-hims inline deduplication of the RAM tier (plain C).
+ */
+#include "hims-dedup.h"
+
+static bool is_ram(u32 v)
+{
+	return !(v & HIMS_DEDUP_SPILLED);
+}
+
+static bool is_spill(u32 v)
+{
+	return (v & HIMS_DEDUP_SPILLED) && v != HIMS_DEDUP_UNMAPPED &&
+		v != HIMS_DEDUP_ZERO;
+}
+
+static u32 spill_slot(u32 v)
+{
+	return v & ~HIMS_DEDUP_SPILLED;
+}
+
+static u32 div_round_up(u32 n, u32 d)
+{
+	return n / d + !!(n % d);
+}
+
+static u64 align8(u64 n)
+{
+	return (n + 7) & ~7ULL;
+}
+
+static bool config_ok(const struct hims_dedup_config *cfg)
+{
+	u32 n = cfg->index_entries;
+
+	return cfg->nr_logical && cfg->nr_logical <= HIMS_DEDUP_MAX_BLOCKS &&
+		cfg->nr_phys && cfg->nr_phys <= HIMS_DEDUP_MAX_BLOCKS &&
+		cfg->nr_spill <= HIMS_DEDUP_MAX_BLOCKS &&
+		n >= HIMS_DEDUP_WAYS && n <= (1U << 30) && !(n & (n - 1));
+}
+
+static u32 meta_count(const struct hims_dedup_config *cfg)
+{
+	return div_round_up(cfg->nr_logical, HIMS_DEDUP_META_ENTRIES) +
+		div_round_up(cfg->nr_phys, HIMS_DEDUP_META_ENTRIES);
+}
+
+/*
+ * The buffer: index entries, map, then per physical block refcount, next,
+ * index slot, drop epoch, spill next, then the byte arrays.
+ */
+u64 hims_dedup_mem_bytes(const struct hims_dedup_config *cfg)
+{
+	u64 bytes;
+
+	if (!config_ok(cfg))
+		return 0;
+	bytes = (u64)cfg->index_entries * sizeof(struct hims_dedup_ient);
+	bytes += align8((u64)cfg->nr_logical * 4);
+	bytes += 4 * align8((u64)cfg->nr_phys * 4);
+	bytes += align8((u64)cfg->nr_spill * 4);
+	bytes += align8(cfg->nr_phys);
+	bytes += align8(meta_count(cfg));
+	return bytes;
+}
+
+u64 hims_dedup_index_bytes(const struct hims_dedup_config *cfg)
+{
+	if (!config_ok(cfg))
+		return 0;
+	return (u64)cfg->index_entries * sizeof(struct hims_dedup_ient) +
+		(u64)cfg->nr_phys * 4;
+}
+
+u32 hims_dedup_spill_min(u32 nr_logical, u32 nr_phys)
+{
+	return nr_logical > nr_phys ? nr_logical - nr_phys : 0;
+}
+
+static void *carve(u8 **p, u64 bytes)
+{
+	void *start = *p;
+
+	*p += align8(bytes);
+	return start;
+}
+
+/* Pools: a stack of reusable entries and two lists of deferred ones. */
+static void pool_reset(struct hims_dedup_pool *pool)
+{
+	pool->ready = HIMS_DEDUP_NONE;
+	pool->open_head = HIMS_DEDUP_NONE;
+	pool->open_tail = HIMS_DEDUP_NONE;
+	pool->commit_head = HIMS_DEDUP_NONE;
+	pool->commit_tail = HIMS_DEDUP_NONE;
+	pool->nr_ready = 0;
+	pool->nr_open = 0;
+	pool->nr_commit = 0;
+}
+
+static void pool_push_ready(struct hims_dedup_pool *pool, u32 n)
+{
+	pool->next[n] = pool->ready;
+	pool->ready = n;
+	pool->nr_ready++;
+}
+
+static u32 pool_get(struct hims_dedup_pool *pool)
+{
+	u32 n = pool->ready;
+
+	if (n != HIMS_DEDUP_NONE) {
+		pool->ready = pool->next[n];
+		pool->next[n] = HIMS_DEDUP_NONE;
+		pool->nr_ready--;
+	}
+	return n;
+}
+
+/* Freed in the open epoch: reusable when its commit ends. */
+static void pool_defer(struct hims_dedup_pool *pool, u32 n)
+{
+	pool->next[n] = HIMS_DEDUP_NONE;
+	if (pool->open_tail == HIMS_DEDUP_NONE)
+		pool->open_head = n;
+	else
+		pool->next[pool->open_tail] = n;
+	pool->open_tail = n;
+	pool->nr_open++;
+}
+
+static void pool_begin(struct hims_dedup_pool *pool)
+{
+	pool->commit_head = pool->open_head;
+	pool->commit_tail = pool->open_tail;
+	pool->nr_commit = pool->nr_open;
+	pool->open_head = HIMS_DEDUP_NONE;
+	pool->open_tail = HIMS_DEDUP_NONE;
+	pool->nr_open = 0;
+}
+
+static void pool_end(struct hims_dedup_pool *pool, bool ok)
+{
+	if (pool->commit_head == HIMS_DEDUP_NONE)
+		return;
+	if (ok) {
+		pool->next[pool->commit_tail] = pool->ready;
+		pool->ready = pool->commit_head;
+		pool->nr_ready += pool->nr_commit;
+	} else {
+		/* Still referenced on disk, and no commit will change that. */
+		pool->next[pool->commit_tail] = pool->open_head;
+		pool->open_head = pool->commit_head;
+		if (pool->open_tail == HIMS_DEDUP_NONE)
+			pool->open_tail = pool->commit_tail;
+		pool->nr_open += pool->nr_commit;
+	}
+	pool->commit_head = HIMS_DEDUP_NONE;
+	pool->commit_tail = HIMS_DEDUP_NONE;
+	pool->nr_commit = 0;
+}
+
+static u32 pool_pending(const struct hims_dedup_pool *pool)
+{
+	return pool->nr_open + pool->nr_commit;
+}
+
+/*
+ * Every entry not @used ready, lowest first.  @used may be next[] itself:
+ * each entry is read before its link is written.
+ */
+static void pool_fill(struct hims_dedup_pool *pool, const u32 *used)
+{
+	u32 n;
+
+	pool_reset(pool);
+	for (n = pool->nr; n-- > 0;) {
+		if (used && used[n])
+			pool->next[n] = HIMS_DEDUP_NONE;
+		else
+			pool_push_ready(pool, n);
+	}
+}
+
+static void index_clear(struct hims_dedup *s)
+{
+	u32 i;
+
+	for (i = 0; i < s->cfg.index_entries; i++) {
+		s->index[i].tag = 0;
+		s->index[i].phys = HIMS_DEDUP_NONE;
+	}
+	for (i = 0; i < s->cfg.nr_phys; i++)
+		s->phys_islot[i] = HIMS_DEDUP_NONE;
+	s->nr_index_used = 0;
+}
+
+int hims_dedup_init(struct hims_dedup *s, const struct hims_dedup_config *cfg,
+		    void *mem)
+{
+	u8 *p = mem;
+	u32 i;
+
+	if (!config_ok(cfg))
+		return -1;
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	s->index = carve(&p, (u64)cfg->index_entries * sizeof(*s->index));
+	s->map = carve(&p, (u64)cfg->nr_logical * 4);
+	s->refcount = carve(&p, (u64)cfg->nr_phys * 4);
+	s->phys.next = carve(&p, (u64)cfg->nr_phys * 4);
+	s->phys_islot = carve(&p, (u64)cfg->nr_phys * 4);
+	s->phys_drop = carve(&p, (u64)cfg->nr_phys * 4);
+	s->spill.next = carve(&p, (u64)cfg->nr_spill * 4);
+	s->phys_flags = carve(&p, cfg->nr_phys);
+	s->meta_flags = carve(&p, meta_count(cfg));
+	s->phys.nr = cfg->nr_phys;
+	s->spill.nr = cfg->nr_spill;
+	s->nr_map_meta = div_round_up(cfg->nr_logical, HIMS_DEDUP_META_ENTRIES);
+	s->nr_ref_meta = div_round_up(cfg->nr_phys, HIMS_DEDUP_META_ENTRIES);
+	s->index_mask = cfg->index_entries / HIMS_DEDUP_WAYS - 1;
+
+	for (i = 0; i < cfg->nr_logical; i++)
+		s->map[i] = HIMS_DEDUP_UNMAPPED;
+	memset(s->refcount, 0, (size_t)cfg->nr_phys * 4);
+	memset(s->phys_drop, 0, (size_t)cfg->nr_phys * 4);
+	memset(s->phys_flags, 0, cfg->nr_phys);
+	index_clear(s);
+	pool_fill(&s->phys, NULL);
+	pool_fill(&s->spill, NULL);
+
+	/* The first commit writes every block: it formats the metadata. */
+	s->epoch = 1;
+	s->durable = 0;
+	s->record_slot = 1;
+	for (i = 0; i < meta_count(cfg); i++)
+		s->meta_flags[i] = HIMS_DEDUP_META_OPEN;
+	s->nr_dirty_meta = meta_count(cfg);
+	return 0;
+}
+
+enum hims_dedup_where hims_dedup_lookup(const struct hims_dedup *s, u32 lblk,
+					u32 *where)
+{
+	u32 v = s->map[lblk];
+
+	*where = HIMS_DEDUP_NONE;
+	if (v == HIMS_DEDUP_UNMAPPED)
+		return HIMS_DEDUP_AT_NONE;
+	if (v == HIMS_DEDUP_ZERO)
+		return HIMS_DEDUP_AT_ZERO;
+	if (is_spill(v)) {
+		*where = spill_slot(v);
+		return HIMS_DEDUP_AT_SPILL;
+	}
+	*where = v;
+	return HIMS_DEDUP_AT_RAM;
+}
+
+static void meta_dirty(struct hims_dedup *s, u32 meta)
+{
+	if (!(s->meta_flags[meta] & HIMS_DEDUP_META_OPEN)) {
+		s->meta_flags[meta] |= HIMS_DEDUP_META_OPEN;
+		s->nr_dirty_meta++;
+	}
+}
+
+static void map_set(struct hims_dedup *s, u32 lblk, u32 v)
+{
+	u32 old = s->map[lblk];
+
+	if (old == HIMS_DEDUP_ZERO)
+		s->nr_zero--;
+	else if (is_spill(old))
+		s->nr_spilled--;
+	else if (old != HIMS_DEDUP_UNMAPPED)
+		s->nr_ram_refs--;
+	if (old != HIMS_DEDUP_UNMAPPED)
+		s->nr_mapped--;
+
+	if (v == HIMS_DEDUP_ZERO)
+		s->nr_zero++;
+	else if (is_spill(v))
+		s->nr_spilled++;
+	else if (v != HIMS_DEDUP_UNMAPPED)
+		s->nr_ram_refs++;
+	if (v != HIMS_DEDUP_UNMAPPED)
+		s->nr_mapped++;
+
+	s->map[lblk] = v;
+	meta_dirty(s, lblk / HIMS_DEDUP_META_ENTRIES);
+}
+
+static void ref_set(struct hims_dedup *s, u32 phys, u32 ref)
+{
+	s->refcount[phys] = ref;
+	meta_dirty(s, s->nr_map_meta + phys / HIMS_DEDUP_META_ENTRIES);
+}
+
+/* Index: buckets of HIMS_DEDUP_WAYS entries, most recently used first. */
+static u32 bucket_of(const struct hims_dedup *s, u64 fp)
+{
+	return ((u32)fp & s->index_mask) * HIMS_DEDUP_WAYS;
+}
+
+static u32 tag_of(u64 fp)
+{
+	return (u32)(fp >> 32);
+}
+
+static void index_remove(struct hims_dedup *s, u32 phys)
+{
+	u32 slot = s->phys_islot[phys];
+
+	if (slot == HIMS_DEDUP_NONE)
+		return;
+	s->index[slot].phys = HIMS_DEDUP_NONE;
+	s->phys_islot[phys] = HIMS_DEDUP_NONE;
+	s->nr_index_used--;
+}
+
+/* Moves entries [base, slot) one way down and puts @e at base. */
+static void index_put_front(struct hims_dedup *s, u32 base, u32 slot,
+			    struct hims_dedup_ient e)
+{
+	for (; slot > base; slot--) {
+		s->index[slot] = s->index[slot - 1];
+		if (s->index[slot].phys != HIMS_DEDUP_NONE)
+			s->phys_islot[s->index[slot].phys] = slot;
+	}
+	s->index[base] = e;
+	s->phys_islot[e.phys] = base;
+}
+
+void hims_dedup_index_insert(struct hims_dedup *s, u64 fp, u32 phys)
+{
+	u32 base = bucket_of(s, fp), slot;
+	struct hims_dedup_ient e = { .tag = tag_of(fp), .phys = phys };
+
+	if (!s->refcount[phys])
+		return;
+	index_remove(s, phys);
+	for (slot = base; slot < base + HIMS_DEDUP_WAYS - 1; slot++)
+		if (s->index[slot].phys == HIMS_DEDUP_NONE)
+			break;
+	if (s->index[slot].phys != HIMS_DEDUP_NONE) {
+		/* The bucket is full: the least recently used goes. */
+		s->phys_islot[s->index[slot].phys] = HIMS_DEDUP_NONE;
+		s->nr_evictions++;
+	} else {
+		s->nr_index_used++;
+	}
+	index_put_front(s, base, slot, e);
+}
+
+/*
+ * A RAM block holding the data, according to the index and @same_data, not
+ * @skip (already compared), or NONE.  Stale entries cost a comparison only.
+ */
+static u32 index_find(struct hims_dedup *s, u64 fp, u32 skip,
+		      hims_dedup_same_fn same_data, void *ctx)
+{
+	u32 base = bucket_of(s, fp), tag = tag_of(fp), slot, phys;
+
+	for (slot = base; slot < base + HIMS_DEDUP_WAYS; slot++) {
+		phys = s->index[slot].phys;
+		if (phys == HIMS_DEDUP_NONE || s->index[slot].tag != tag ||
+		    phys == skip || (s->phys_flags[phys] & HIMS_DEDUP_PHYS_BUSY))
+			continue;
+		if (same_data(ctx, phys)) {
+			index_put_front(s, base, slot, s->index[slot]);
+			return phys;
+		}
+		s->nr_collisions++;
+	}
+	return HIMS_DEDUP_NONE;
+}
+
+/*
+ * No other logical block may map @phys on disk: no reference to it was
+ * dropped in an epoch whose commit has not ended (wrap-safe: a very old
+ * drop may look recent, which only costs a copy).
+ */
+static bool drop_durable(const struct hims_dedup *s, u32 phys)
+{
+	return (s32)((u32)s->durable - s->phys_drop[phys]) >= 0;
+}
+
+static bool writable_in_place(const struct hims_dedup *s, u32 phys)
+{
+	return s->refcount[phys] == 1 && drop_durable(s, phys);
+}
+
+/* Drops the reference of a map value that was just replaced. */
+static void release(struct hims_dedup *s, u32 old, struct hims_dedup_result *res)
+{
+	u32 ref;
+
+	if (old == HIMS_DEDUP_UNMAPPED || old == HIMS_DEDUP_ZERO)
+		return;
+	if (is_spill(old)) {
+		pool_defer(&s->spill, spill_slot(old));
+		res->old_freed = true;
+		return;
+	}
+	ref = s->refcount[old] - 1;
+	ref_set(s, old, ref);
+	if (ref) {
+		s->phys_drop[old] = (u32)s->epoch;
+		return;
+	}
+	index_remove(s, old);
+	pool_defer(&s->phys, old);
+	s->nr_phys_used--;
+	res->old_freed = true;
+}
+
+static void remap(struct hims_dedup *s, u32 lblk, u32 v,
+		  struct hims_dedup_result *res)
+{
+	map_set(s, lblk, v);
+	release(s, res->old, res);
+}
+
+void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
+		      hims_dedup_same_fn same_data, void *ctx,
+		      struct hims_dedup_result *res)
+{
+	u32 old = s->map[lblk], skip = HIMS_DEDUP_NONE, p;
+
+	res->target = HIMS_DEDUP_NONE;
+	res->in_place = false;
+	res->old = old;
+	res->old_freed = false;
+
+	if (is_zero) {
+		res->action = HIMS_DEDUP_ZERO_FILL;
+		if (old != HIMS_DEDUP_ZERO)
+			remap(s, lblk, HIMS_DEDUP_ZERO, res);
+		return;
+	}
+
+	/* Rewriting a block it may not write in place with the same data. */
+	if (is_ram(old) && old != HIMS_DEDUP_UNMAPPED &&
+	    !writable_in_place(s, old)) {
+		skip = old;
+		if (same_data(ctx, old)) {
+			res->action = HIMS_DEDUP_SHARE;
+			res->target = old;
+			res->in_place = true;
+			s->nr_hits++;
+			return;
+		}
+	}
+
+	p = index_find(s, fp, skip, same_data, ctx);
+	if (p != HIMS_DEDUP_NONE) {
+		res->action = HIMS_DEDUP_SHARE;
+		res->target = p;
+		s->nr_hits++;
+		if (p == old) {
+			res->in_place = true;
+			return;
+		}
+		ref_set(s, p, s->refcount[p] + 1);
+		remap(s, lblk, p, res);
+		return;
+	}
+
+	if (is_ram(old) && old != HIMS_DEDUP_UNMAPPED &&
+	    writable_in_place(s, old)) {
+		res->action = HIMS_DEDUP_WRITE;
+		res->target = old;
+		res->in_place = true;
+		s->phys_flags[old] |= HIMS_DEDUP_PHYS_BUSY;
+		s->nr_inflight++;
+		hims_dedup_index_insert(s, fp, old);
+		s->nr_in_place++;
+		return;
+	}
+
+	p = pool_get(&s->phys);
+	if (p != HIMS_DEDUP_NONE) {
+		res->action = HIMS_DEDUP_WRITE;
+		res->target = p;
+		ref_set(s, p, 1);
+		s->nr_phys_used++;
+		s->phys_flags[p] |= HIMS_DEDUP_PHYS_BUSY;
+		s->nr_inflight++;
+		hims_dedup_index_insert(s, fp, p);
+		remap(s, lblk, p, res);
+		return;
+	}
+
+	/* RAM is full. */
+	if (is_spill(old)) {
+		res->action = HIMS_DEDUP_SPILL;
+		res->target = spill_slot(old);
+		res->in_place = true;
+		s->nr_inflight++;
+		return;
+	}
+	p = pool_get(&s->spill);
+	if (p != HIMS_DEDUP_NONE) {
+		res->action = HIMS_DEDUP_SPILL;
+		res->target = p;
+		s->nr_inflight++;
+		remap(s, lblk, HIMS_DEDUP_SPILLED | p, res);
+		return;
+	}
+	if (pool_pending(&s->phys) || pool_pending(&s->spill) ||
+	    (is_ram(old) && old != HIMS_DEDUP_UNMAPPED && s->refcount[old] == 1)) {
+		res->action = HIMS_DEDUP_NEED_COMMIT;
+		s->nr_need_commit++;
+	} else {
+		res->action = HIMS_DEDUP_NOSPACE;
+	}
+}
+
+void hims_dedup_write_done(struct hims_dedup *s,
+			   const struct hims_dedup_result *res)
+{
+	if (res->action != HIMS_DEDUP_WRITE && res->action != HIMS_DEDUP_SPILL)
+		return;
+	if (res->action == HIMS_DEDUP_WRITE)
+		s->phys_flags[res->target] &= ~HIMS_DEDUP_PHYS_BUSY;
+	s->nr_inflight--;
+}
+
+void hims_dedup_discard(struct hims_dedup *s, u32 lblk,
+			struct hims_dedup_result *res)
+{
+	res->action = HIMS_DEDUP_ZERO_FILL;
+	res->target = HIMS_DEDUP_NONE;
+	res->in_place = false;
+	res->old = s->map[lblk];
+	res->old_freed = false;
+	if (res->old != HIMS_DEDUP_UNMAPPED)
+		remap(s, lblk, HIMS_DEDUP_UNMAPPED, res);
+}
+
+void hims_dedup_get_stats(const struct hims_dedup *s, struct hims_dedup_stats *st)
+{
+	st->mapped = s->nr_mapped;
+	st->phys_used = s->nr_phys_used;
+	st->zero = s->nr_zero;
+	st->spilled = s->nr_spilled;
+	st->dedup_x1000 = s->nr_phys_used ?
+		(u32)div_u64((u64)s->nr_ram_refs * 1000, s->nr_phys_used) : 1000;
+	st->index_bytes = hims_dedup_index_bytes(&s->cfg);
+	st->index_used = s->nr_index_used;
+	st->index_capacity = s->cfg.index_entries;
+	st->phys_pending = pool_pending(&s->phys);
+	st->spill_pending = pool_pending(&s->spill);
+	st->hits = s->nr_hits;
+	st->collisions = s->nr_collisions;
+	st->evictions = s->nr_evictions;
+	st->in_place = s->nr_in_place;
+	st->need_commit = s->nr_need_commit;
+}
+
+/* Commits. */
+bool hims_dedup_commit_needed(const struct hims_dedup *s)
+{
+	return s->nr_dirty_meta || pool_pending(&s->phys) ||
+		pool_pending(&s->spill);
+}
+
+int hims_dedup_commit_begin(struct hims_dedup *s, u64 *epoch)
+{
+	u32 i, n = hims_dedup_meta_count(s);
+
+	if (s->committing || s->broken || s->nr_inflight)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s->meta_flags[i] & HIMS_DEDUP_META_OPEN) {
+			s->meta_flags[i] &= ~HIMS_DEDUP_META_OPEN;
+			s->meta_flags[i] |= HIMS_DEDUP_META_COMMIT;
+		}
+	}
+	s->nr_commit_meta = s->nr_dirty_meta;
+	s->nr_dirty_meta = 0;
+	pool_begin(&s->phys);
+	pool_begin(&s->spill);
+	*epoch = s->epoch++;
+	s->committing = true;
+	return 0;
+}
+
+u32 hims_dedup_commit_next(const struct hims_dedup *s, u32 from)
+{
+	u32 n = hims_dedup_meta_count(s);
+
+	for (; from < n; from++)
+		if (s->meta_flags[from] & HIMS_DEDUP_META_COMMIT)
+			return from;
+	return HIMS_DEDUP_NONE;
+}
+
+void hims_dedup_commit_end(struct hims_dedup *s, u64 epoch, bool ok)
+{
+	u32 i, n = hims_dedup_meta_count(s);
+
+	if (!s->committing || epoch + 1 != s->epoch)
+		return;
+	for (i = 0; i < n; i++) {
+		u8 *f = &s->meta_flags[i];
+
+		if (!(*f & HIMS_DEDUP_META_COMMIT))
+			continue;
+		*f &= ~HIMS_DEDUP_META_COMMIT;
+		if (ok) {
+			*f ^= HIMS_DEDUP_META_LATEST1;
+		} else if (!(*f & HIMS_DEDUP_META_OPEN)) {
+			*f |= HIMS_DEDUP_META_OPEN;
+			s->nr_dirty_meta++;
+		}
+	}
+	s->nr_commit_meta = 0;
+	pool_end(&s->phys, ok);
+	pool_end(&s->spill, ok);
+	s->committing = false;
+	if (ok) {
+		s->durable = epoch;
+		s->record_slot ^= 1;
+	} else {
+		s->broken = true;
+	}
+}
+
+/* On-disk metadata. */
+
+/* Bitwise CRC32C (Castagnoli), the same as hims_crc32c(). */
+u32 hims_dedup_crc32c(u32 crc, const void *data, size_t len)
+{
+	const u8 *p = data;
+	int bit;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (bit = 0; bit < 8; bit++)
+			crc = (crc >> 1) ^ (0x82f63b78U & (0U - (crc & 1)));
+	}
+	return ~crc;
+}
+
+const char *hims_dedup_meta_err_str(enum hims_dedup_meta_err err)
+{
+	switch (err) {
+	case HIMS_DEDUP_META_OK:
+		return "ok";
+	case HIMS_DEDUP_META_BAD_MAGIC:
+		return "bad magic";
+	case HIMS_DEDUP_META_BAD_CHECKSUM:
+		return "bad checksum";
+	case HIMS_DEDUP_META_BAD_FMT:
+		return "another instance's";
+	case HIMS_DEDUP_META_BAD_PLACE:
+		return "misplaced block";
+	case HIMS_DEDUP_META_BAD_GEOMETRY:
+		return "another geometry";
+	case HIMS_DEDUP_META_TOO_NEW:
+		return "newer than the durable commit";
+	}
+	return "?";
+}
+
+u32 hims_dedup_meta_count(const struct hims_dedup *s)
+{
+	return s->nr_map_meta + s->nr_ref_meta;
+}
+
+void hims_dedup_meta_id(const struct hims_dedup *s, u32 meta,
+			enum hims_dedup_meta_kind *kind, u32 *index)
+{
+	if (meta < s->nr_map_meta) {
+		*kind = HIMS_DEDUP_META_MAP;
+		*index = meta;
+	} else {
+		*kind = HIMS_DEDUP_META_REF;
+		*index = meta - s->nr_map_meta;
+	}
+}
+
+u32 hims_dedup_meta_write_slot(const struct hims_dedup *s, u32 meta)
+{
+	return (s->meta_flags[meta] & HIMS_DEDUP_META_LATEST1) ? 0 : 1;
+}
+
+/* The checksum covers the whole block, with the checksum field zero. */
+static u32 meta_checksum(const void *block)
+{
+	struct hims_dedup_meta_header h;
+	u32 crc;
+
+	memcpy(&h, block, sizeof(h));
+	h.checksum = 0;
+	crc = hims_dedup_crc32c(0, &h, sizeof(h));
+	return hims_dedup_crc32c(crc, (const u8 *)block + sizeof(h),
+				 HIMS_BLOCK_SIZE - sizeof(h));
+}
+
+void hims_dedup_meta_encode(void *block, enum hims_dedup_meta_kind kind,
+			    u32 index, const u32 *array, u32 nr, u64 epoch,
+			    u64 fmt_id)
+{
+	struct hims_dedup_meta_header *h = block;
+	__le32 *e = (__le32 *)(h + 1);
+	u32 first = index * HIMS_DEDUP_META_ENTRIES, i;
+
+	memset(block, 0, HIMS_BLOCK_SIZE);
+	h->magic = cpu_to_le32(HIMS_DEDUP_META_MAGIC);
+	h->epoch = cpu_to_le64(epoch);
+	h->fmt_id = cpu_to_le64(fmt_id);
+	h->kind = cpu_to_le32(kind);
+	h->index = cpu_to_le32(index);
+	for (i = 0; i < HIMS_DEDUP_META_ENTRIES && first + i < nr; i++)
+		e[i] = cpu_to_le32(array[first + i]);
+	h->checksum = cpu_to_le32(meta_checksum(block));
+}
+
+enum hims_dedup_meta_err hims_dedup_meta_verify(const void *block,
+						enum hims_dedup_meta_kind kind,
+						u32 index, u64 fmt_id, u64 *epoch)
+{
+	const struct hims_dedup_meta_header *h = block;
+
+	if (le32_to_cpu(h->magic) != HIMS_DEDUP_META_MAGIC)
+		return HIMS_DEDUP_META_BAD_MAGIC;
+	if (le32_to_cpu(h->checksum) != meta_checksum(block))
+		return HIMS_DEDUP_META_BAD_CHECKSUM;
+	if (le64_to_cpu(h->fmt_id) != fmt_id)
+		return HIMS_DEDUP_META_BAD_FMT;
+	if (le32_to_cpu(h->kind) != kind || le32_to_cpu(h->index) != index)
+		return HIMS_DEDUP_META_BAD_PLACE;
+	*epoch = le64_to_cpu(h->epoch);
+	return HIMS_DEDUP_META_OK;
+}
+
+void hims_dedup_meta_decode(const void *block, u32 index, u32 *array, u32 nr)
+{
+	const __le32 *e = (const __le32 *)((const u8 *)block +
+					   sizeof(struct hims_dedup_meta_header));
+	u32 first = index * HIMS_DEDUP_META_ENTRIES, i;
+
+	for (i = 0; i < HIMS_DEDUP_META_ENTRIES && first + i < nr; i++)
+		array[first + i] = le32_to_cpu(e[i]);
+}
+
+/* Which slot, and the newest epoch either valid slot holds (*newest). */
+static int meta_choose(const void *slot0, const void *slot1,
+		       enum hims_dedup_meta_kind kind, u32 index, u64 fmt_id,
+		       u64 durable, enum hims_dedup_meta_err *err, u64 *newest)
+{
+	enum hims_dedup_meta_err e[2];
+	u64 epoch[2] = { 0, 0 };
+	int i;
+
+	e[0] = hims_dedup_meta_verify(slot0, kind, index, fmt_id, &epoch[0]);
+	e[1] = hims_dedup_meta_verify(slot1, kind, index, fmt_id, &epoch[1]);
+	*newest = 0;
+	for (i = 0; i < 2; i++) {
+		if (e[i])
+			continue;
+		*newest = max(*newest, epoch[i]);
+		if (epoch[i] > durable)
+			e[i] = HIMS_DEDUP_META_TOO_NEW;
+	}
+	if (!e[0] && !e[1])
+		return epoch[1] > epoch[0] ? 1 : 0;
+	if (!e[0] || !e[1])
+		return e[0] ? 1 : 0;
+	*err = e[0] == HIMS_DEDUP_META_TOO_NEW ? e[1] : e[0];
+	return -1;
+}
+
+int hims_dedup_meta_choose(const void *slot0, const void *slot1,
+			   enum hims_dedup_meta_kind kind, u32 index, u64 fmt_id,
+			   u64 durable, enum hims_dedup_meta_err *err)
+{
+	u64 newest;
+
+	return meta_choose(slot0, slot1, kind, index, fmt_id, durable, err,
+			   &newest);
+}
+
+static const u32 *meta_array(const struct hims_dedup *s, u32 meta, u32 **out,
+			     u32 *nr)
+{
+	u32 *array = meta < s->nr_map_meta ? s->map : s->refcount;
+
+	*nr = meta < s->nr_map_meta ? s->cfg.nr_logical : s->cfg.nr_phys;
+	if (out)
+		*out = array;
+	return array;
+}
+
+void hims_dedup_meta_encode_state(const struct hims_dedup *s, u32 meta,
+				  u64 epoch, u64 fmt_id, void *block)
+{
+	enum hims_dedup_meta_kind kind;
+	const u32 *array;
+	u32 index, nr;
+
+	hims_dedup_meta_id(s, meta, &kind, &index);
+	array = meta_array(s, meta, NULL, &nr);
+	hims_dedup_meta_encode(block, kind, index, array, nr, epoch, fmt_id);
+}
+
+int hims_dedup_meta_load(struct hims_dedup *s, u32 meta, const void *slot0,
+			 const void *slot1, u64 durable, u64 fmt_id,
+			 enum hims_dedup_meta_err *err)
+{
+	enum hims_dedup_meta_kind kind;
+	u32 index, nr, *array;
+	u64 newest;
+	int slot;
+
+	hims_dedup_meta_id(s, meta, &kind, &index);
+	meta_array(s, meta, &array, &nr);
+	slot = meta_choose(slot0, slot1, kind, index, fmt_id, durable, err,
+			   &newest);
+	if (slot < 0)
+		return -1;
+	hims_dedup_meta_decode(slot ? slot1 : slot0, index, array, nr);
+	s->meta_flags[meta] = slot ? HIMS_DEDUP_META_LATEST1 : 0;
+	/* The other slot holds a copy of a commit that never ended. */
+	if (newest > durable)
+		s->meta_flags[meta] |= HIMS_DEDUP_META_OPEN;
+	s->newest_seen = max(s->newest_seen, newest);
+	return slot;
+}
+
+u32 hims_dedup_record_slot(const struct hims_dedup *s)
+{
+	return s->record_slot ^ 1;
+}
+
+static u32 record_checksum(const struct hims_dedup_record *rec)
+{
+	struct hims_dedup_record copy = *rec;
+
+	copy.checksum = 0;
+	return hims_dedup_crc32c(0, &copy, sizeof(copy));
+}
+
+void hims_dedup_record_encode(void *block, const struct hims_dedup_config *cfg,
+			      u64 epoch, u64 fmt_id)
+{
+	struct hims_dedup_record *rec = block;
+
+	memset(block, 0, HIMS_BLOCK_SIZE);
+	rec->magic = cpu_to_le64(HIMS_DEDUP_REC_MAGIC);
+	rec->version = cpu_to_le32(HIMS_DEDUP_VERSION);
+	rec->epoch = cpu_to_le64(epoch);
+	rec->fmt_id = cpu_to_le64(fmt_id);
+	rec->nr_logical = cpu_to_le32(cfg->nr_logical);
+	rec->nr_phys = cpu_to_le32(cfg->nr_phys);
+	rec->nr_spill = cpu_to_le32(cfg->nr_spill);
+	rec->meta_entries = cpu_to_le32(HIMS_DEDUP_META_ENTRIES);
+	rec->checksum = cpu_to_le32(record_checksum(rec));
+}
+
+enum hims_dedup_meta_err hims_dedup_record_verify(const void *block,
+						  const struct hims_dedup_config *cfg,
+						  u64 fmt_id, u64 *epoch)
+{
+	const struct hims_dedup_record *rec = block;
+
+	if (le64_to_cpu(rec->magic) != HIMS_DEDUP_REC_MAGIC)
+		return HIMS_DEDUP_META_BAD_MAGIC;
+	if (le32_to_cpu(rec->checksum) != record_checksum(rec))
+		return HIMS_DEDUP_META_BAD_CHECKSUM;
+	if (le64_to_cpu(rec->fmt_id) != fmt_id)
+		return HIMS_DEDUP_META_BAD_FMT;
+	if (le32_to_cpu(rec->version) != HIMS_DEDUP_VERSION ||
+	    le32_to_cpu(rec->nr_logical) != cfg->nr_logical ||
+	    le32_to_cpu(rec->nr_phys) != cfg->nr_phys ||
+	    le32_to_cpu(rec->nr_spill) != cfg->nr_spill ||
+	    le32_to_cpu(rec->meta_entries) != HIMS_DEDUP_META_ENTRIES)
+		return HIMS_DEDUP_META_BAD_GEOMETRY;
+	*epoch = le64_to_cpu(rec->epoch);
+	return HIMS_DEDUP_META_OK;
+}
+
+int hims_dedup_record_choose(const void *slot0, const void *slot1,
+			     const struct hims_dedup_config *cfg, u64 fmt_id,
+			     u64 *epoch)
+{
+	u64 e0 = 0, e1 = 0;
+	bool ok0, ok1;
+
+	ok0 = !hims_dedup_record_verify(slot0, cfg, fmt_id, &e0);
+	ok1 = !hims_dedup_record_verify(slot1, cfg, fmt_id, &e1);
+	if (!ok0 && !ok1)
+		return -1;
+	if (ok1 && (!ok0 || e1 > e0)) {
+		*epoch = e1;
+		return 1;
+	}
+	*epoch = e0;
+	return 0;
+}
+
+/* Checking. */
+const char *hims_dedup_check_str(enum hims_dedup_check_code code)
+{
+	switch (code) {
+	case HIMS_DEDUP_CHK_OK:
+		return "consistent";
+	case HIMS_DEDUP_CHK_BAD_VALUE:
+		return "logical block maps an out-of-range block";
+	case HIMS_DEDUP_CHK_FREE_REFERENCED:
+		return "logical block maps a free physical block";
+	case HIMS_DEDUP_CHK_OVER_REFERENCED:
+		return "physical block mapped more often than its refcount";
+	case HIMS_DEDUP_CHK_UNDER_REFERENCED:
+		return "physical block mapped less often than its refcount";
+	case HIMS_DEDUP_CHK_SPILL_SHARED:
+		return "spill slot mapped by two logical blocks";
+	case HIMS_DEDUP_CHK_FREE_LIST:
+		return "bad physical block on a free list";
+	case HIMS_DEDUP_CHK_FREE_LOST:
+		return "free physical block on no free list";
+	case HIMS_DEDUP_CHK_SPILL_LIST:
+		return "bad spill slot on a free list";
+	case HIMS_DEDUP_CHK_SPILL_LOST:
+		return "free spill slot on no free list";
+	case HIMS_DEDUP_CHK_COUNTER:
+		return "wrong counter";
+	case HIMS_DEDUP_CHK_INDEX:
+		return "bad fingerprint index entry";
+	case HIMS_DEDUP_CHK_BUSY:
+		return "busy physical block without a reference";
+	case HIMS_DEDUP_CHK_META:
+		return "bad metadata block flags";
+	}
+	return "?";
+}
+
+static int report(struct hims_dedup_report *rep, enum hims_dedup_check_code code,
+		  u32 index, u32 value, u32 expected, u32 found)
+{
+	rep->code = code;
+	rep->index = index;
+	rep->value = value;
+	rep->expected = expected;
+	rep->found = found;
+	rep->other = HIMS_DEDUP_NONE;
+	return code ? -1 : 0;
+}
+
+/*
+ * The check, with the count of references per RAM block in @refs and the
+ * owner (logical block + 1) of each spill slot in @owner.
+ */
+static int check_arrays(const u32 *map, u32 nr_logical, const u32 *refcount,
+			u32 nr_phys, u32 nr_spill, u32 *refs, u32 *owner,
+			struct hims_dedup_report *rep)
+{
+	u32 l, p, v;
+
+	memset(refs, 0, (size_t)nr_phys * 4);
+	memset(owner, 0, (size_t)nr_spill * 4);
+	for (l = 0; l < nr_logical; l++) {
+		v = map[l];
+		if (v == HIMS_DEDUP_UNMAPPED || v == HIMS_DEDUP_ZERO)
+			continue;
+		if (is_spill(v)) {
+			p = spill_slot(v);
+			if (p >= nr_spill)
+				return report(rep, HIMS_DEDUP_CHK_BAD_VALUE, l, v, 0, 0);
+			if (owner[p]) {
+				report(rep, HIMS_DEDUP_CHK_SPILL_SHARED, l, p, 0, 0);
+				rep->other = owner[p] - 1;
+				return -1;
+			}
+			owner[p] = l + 1;
+			continue;
+		}
+		if (v >= nr_phys)
+			return report(rep, HIMS_DEDUP_CHK_BAD_VALUE, l, v, 0, 0);
+		if (!refcount[v])
+			return report(rep, HIMS_DEDUP_CHK_FREE_REFERENCED, l, v, 0, 1);
+		if (++refs[v] > refcount[v])
+			return report(rep, HIMS_DEDUP_CHK_OVER_REFERENCED, l, v,
+				      refcount[v], refs[v]);
+	}
+	for (p = 0; p < nr_phys; p++)
+		if (refs[p] != refcount[p])
+			return report(rep, HIMS_DEDUP_CHK_UNDER_REFERENCED, p, p,
+				      refcount[p], refs[p]);
+	return report(rep, HIMS_DEDUP_CHK_OK, 0, 0, 0, 0);
+}
+
+int hims_dedup_check(const u32 *map, u32 nr_logical, const u32 *refcount,
+		     u32 nr_phys, u32 nr_spill, u32 *scratch,
+		     struct hims_dedup_report *rep)
+{
+	return check_arrays(map, nr_logical, refcount, nr_phys, nr_spill,
+			    scratch, scratch + nr_phys, rep);
+}
+
+#define MARK_USED	1U	/* referenced by the map */
+#define MARK_LISTED	2U	/* seen on a free list */
+
+/*
+ * Checks a pool against @mark (MARK_USED per referenced entry): each list
+ * entry in range, unused, listed once, as many as counted; every unused
+ * entry listed.
+ */
+static int verify_pool(const struct hims_dedup_pool *pool, u32 *mark,
+		       enum hims_dedup_check_code list_code,
+		       enum hims_dedup_check_code lost_code,
+		       struct hims_dedup_report *rep)
+{
+	const u32 heads[3] = { pool->ready, pool->open_head, pool->commit_head };
+	const u32 nrs[3] = { pool->nr_ready, pool->nr_open, pool->nr_commit };
+	u32 i, n, count;
+
+	for (i = 0; i < 3; i++) {
+		count = 0;
+		for (n = heads[i]; n != HIMS_DEDUP_NONE; n = pool->next[n]) {
+			if (n >= pool->nr || mark[n] || count >= nrs[i])
+				return report(rep, list_code, n, i, 0, 0);
+			mark[n] = MARK_LISTED;
+			count++;
+		}
+		if (count != nrs[i])
+			return report(rep, list_code, HIMS_DEDUP_NONE, i, nrs[i], count);
+	}
+	for (n = 0; n < pool->nr; n++)
+		if (!mark[n])
+			return report(rep, lost_code, n, 0, 0, 0);
+	return 0;
+}
+
+static int verify_counters(const struct hims_dedup *s, struct hims_dedup_report *rep)
+{
+	u32 want[5] = { 0, 0, 0, 0, 0 }, l, p, v;
+	const u32 have[5] = { s->nr_mapped, s->nr_zero, s->nr_spilled,
+			      s->nr_ram_refs, s->nr_phys_used };
+
+	for (l = 0; l < s->cfg.nr_logical; l++) {
+		v = s->map[l];
+		if (v == HIMS_DEDUP_UNMAPPED)
+			continue;
+		want[0]++;
+		if (v == HIMS_DEDUP_ZERO)
+			want[1]++;
+		else if (is_spill(v))
+			want[2]++;
+		else
+			want[3]++;
+	}
+	for (p = 0; p < s->cfg.nr_phys; p++)
+		want[4] += !!s->refcount[p];
+	for (l = 0; l < 5; l++)
+		if (want[l] != have[l])
+			return report(rep, HIMS_DEDUP_CHK_COUNTER, l, 0, want[l], have[l]);
+	return 0;
+}
+
+static int verify_index(const struct hims_dedup *s, struct hims_dedup_report *rep)
+{
+	u32 i, p, used = 0, busy = 0;
+
+	for (i = 0; i < s->cfg.index_entries; i++) {
+		p = s->index[i].phys;
+		if (p == HIMS_DEDUP_NONE)
+			continue;
+		used++;
+		if (p >= s->cfg.nr_phys || !s->refcount[p] || s->phys_islot[p] != i)
+			return report(rep, HIMS_DEDUP_CHK_INDEX, i, p, 0, 0);
+	}
+	for (p = 0; p < s->cfg.nr_phys; p++) {
+		i = s->phys_islot[p];
+		if (i != HIMS_DEDUP_NONE &&
+		    (i >= s->cfg.index_entries || s->index[i].phys != p))
+			return report(rep, HIMS_DEDUP_CHK_INDEX, i, p, 0, 0);
+		if (!(s->phys_flags[p] & HIMS_DEDUP_PHYS_BUSY))
+			continue;
+		if (!s->refcount[p])
+			return report(rep, HIMS_DEDUP_CHK_BUSY, p, p, 0, 0);
+		busy++;
+	}
+	if (busy > s->nr_inflight)
+		return report(rep, HIMS_DEDUP_CHK_COUNTER, 8, 0, busy, s->nr_inflight);
+	if (used != s->nr_index_used)
+		return report(rep, HIMS_DEDUP_CHK_COUNTER, 5, 0, used, s->nr_index_used);
+	return 0;
+}
+
+static int verify_meta(const struct hims_dedup *s, struct hims_dedup_report *rep)
+{
+	u32 i, open = 0, commit = 0;
+
+	for (i = 0; i < hims_dedup_meta_count(s); i++) {
+		u8 f = s->meta_flags[i];
+
+		if ((f & ~(HIMS_DEDUP_META_OPEN | HIMS_DEDUP_META_COMMIT |
+			   HIMS_DEDUP_META_LATEST1)) ||
+		    ((f & HIMS_DEDUP_META_COMMIT) && !s->committing))
+			return report(rep, HIMS_DEDUP_CHK_META, i, f, 0, 0);
+		open += !!(f & HIMS_DEDUP_META_OPEN);
+		commit += !!(f & HIMS_DEDUP_META_COMMIT);
+	}
+	if (open != s->nr_dirty_meta)
+		return report(rep, HIMS_DEDUP_CHK_COUNTER, 6, 0, open, s->nr_dirty_meta);
+	if (commit != s->nr_commit_meta)
+		return report(rep, HIMS_DEDUP_CHK_COUNTER, 7, 0, commit,
+			      s->nr_commit_meta);
+	return 0;
+}
+
+int hims_dedup_verify(const struct hims_dedup *s, u32 *scratch,
+		      struct hims_dedup_report *rep)
+{
+	u32 nr_phys = s->cfg.nr_phys, nr_spill = s->cfg.nr_spill, n;
+	u32 *phys_mark = scratch, *spill_mark = scratch + nr_phys;
+
+	if (hims_dedup_check(s->map, s->cfg.nr_logical, s->refcount, nr_phys,
+			     nr_spill, scratch, rep))
+		return -1;
+	/* check() left references per block and owners per slot. */
+	for (n = 0; n < nr_phys; n++)
+		phys_mark[n] = phys_mark[n] ? MARK_USED : 0;
+	for (n = 0; n < nr_spill; n++)
+		spill_mark[n] = spill_mark[n] ? MARK_USED : 0;
+	if (verify_pool(&s->phys, phys_mark, HIMS_DEDUP_CHK_FREE_LIST,
+			HIMS_DEDUP_CHK_FREE_LOST, rep) ||
+	    verify_pool(&s->spill, spill_mark, HIMS_DEDUP_CHK_SPILL_LIST,
+			HIMS_DEDUP_CHK_SPILL_LOST, rep))
+		return -1;
+	if (verify_counters(s, rep) || verify_index(s, rep) || verify_meta(s, rep))
+		return -1;
+	return report(rep, HIMS_DEDUP_CHK_OK, 0, 0, 0, 0);
+}
+
+int hims_dedup_rebuild(struct hims_dedup *s, u64 durable, u32 record_slot,
+		       struct hims_dedup_report *rep)
+{
+	u32 nr_phys = s->cfg.nr_phys, l, p, v, i;
+	u64 seen = max(durable, s->newest_seen);
+
+	/* The free lists' links are rebuilt below: use them as scratch. */
+	if (check_arrays(s->map, s->cfg.nr_logical, s->refcount, nr_phys,
+			 s->cfg.nr_spill, s->phys.next, s->spill.next, rep))
+		return -1;
+	s->nr_mapped = 0;
+	s->nr_zero = 0;
+	s->nr_spilled = 0;
+	s->nr_ram_refs = 0;
+	for (l = 0; l < s->cfg.nr_logical; l++) {
+		v = s->map[l];
+		if (v == HIMS_DEDUP_UNMAPPED)
+			continue;
+		s->nr_mapped++;
+		if (v == HIMS_DEDUP_ZERO)
+			s->nr_zero++;
+		else if (is_spill(v))
+			s->nr_spilled++;
+		else
+			s->nr_ram_refs++;
+	}
+	s->nr_phys_used = 0;
+	for (p = 0; p < nr_phys; p++) {
+		s->nr_phys_used += !!s->refcount[p];
+		s->phys_drop[p] = (u32)durable;
+	}
+	memset(s->phys_flags, 0, nr_phys);
+	pool_fill(&s->phys, s->refcount);
+	/* check_arrays() left each slot's owner in spill.next. */
+	pool_fill(&s->spill, s->spill.next);
+	index_clear(s);
+
+	/*
+	 * Blocks whose other slot holds a copy of a commit that never ended
+	 * are rewritten by the first commit, and epochs continue after every
+	 * epoch seen: a stale copy must never pass for a durable one.
+	 */
+	s->nr_dirty_meta = 0;
+	for (i = 0; i < hims_dedup_meta_count(s); i++) {
+		s->meta_flags[i] &= HIMS_DEDUP_META_LATEST1 | HIMS_DEDUP_META_OPEN;
+		s->nr_dirty_meta += !!(s->meta_flags[i] & HIMS_DEDUP_META_OPEN);
+	}
+	s->nr_commit_meta = 0;
+	s->nr_inflight = 0;
+	s->durable = durable;
+	s->epoch = seen + 1;
+	s->committing = false;
+	s->broken = false;
+	s->record_slot = record_slot & 1;
+	return report(rep, HIMS_DEDUP_CHK_OK, 0, 0, 0, 0);
+}
