@@ -28,6 +28,25 @@ int hims_geometry_init(struct hims_geometry *geo, u64 ram_blocks, u64 ssd_blocks
 	return 0;
 }
 
+int hims_geometry_init_dedup(struct hims_geometry *geo, u64 ram_blocks,
+			     u64 dedup_blocks, u64 spill_blocks, u64 ssd_blocks)
+{
+	u64 per = HIMS_DEDUP_ENTRIES_PER_BLOCK;
+
+	if (!dedup_blocks || dedup_blocks >= (1ULL << 31) || spill_blocks >= (1ULL << 31) ||
+	    hims_geometry_init(geo, ram_blocks, ssd_blocks))
+		return -1;
+	geo->dedup_blocks = dedup_blocks;
+	geo->meta_blocks = (dedup_blocks + per - 1) / per + (ram_blocks + per - 1) / per;
+	geo->dedup_start = round_up_blocks(geo->expansion_start + ssd_blocks,
+					   HIMS_ALIGN_BLOCKS);
+	geo->spill_start = round_up_blocks(geo->dedup_start + 2 + 2 * geo->meta_blocks,
+					   HIMS_ALIGN_BLOCKS);
+	geo->spill_blocks = spill_blocks;
+	geo->ssd_min_blocks = geo->spill_start + spill_blocks;
+	return 0;
+}
+
 /* Bitwise CRC32C (Castagnoli): only superblocks and headers use it. */
 u32 hims_crc32c(u32 crc, const void *data, size_t len)
 {
@@ -68,6 +87,8 @@ void hims_sb_encode(void *block, const struct hims_geometry *geo,
 	sb->bitmap_blocks = cpu_to_le64(geo->bitmap_blocks);
 	sb->mirror_start = cpu_to_le64(geo->mirror_start);
 	sb->expansion_start = cpu_to_le64(geo->expansion_start);
+	sb->dedup_blocks = cpu_to_le64(geo->dedup_blocks);
+	sb->spill_blocks = cpu_to_le64(geo->spill_blocks);
 	sb->checksum = cpu_to_le32(sb_checksum(sb));
 }
 
@@ -100,7 +121,9 @@ enum hims_sb_check hims_sb_check(const void *block, const struct hims_geometry *
 	    le64_to_cpu(sb->bitmap_start) != geo->bitmap_start ||
 	    le64_to_cpu(sb->bitmap_blocks) != geo->bitmap_blocks ||
 	    le64_to_cpu(sb->mirror_start) != geo->mirror_start ||
-	    le64_to_cpu(sb->expansion_start) != geo->expansion_start)
+	    le64_to_cpu(sb->expansion_start) != geo->expansion_start ||
+	    le64_to_cpu(sb->dedup_blocks) != geo->dedup_blocks ||
+	    le64_to_cpu(sb->spill_blocks) != geo->spill_blocks)
 		return HIMS_SB_BAD_GEOMETRY;
 	return HIMS_SB_OK;
 }
@@ -160,10 +183,10 @@ void hims_map_extent(const struct hims_geometry *geo, u64 sector, u32 nr_sectors
 {
 	u64 block = sector >> HIMS_BLOCK_SECTOR_SHIFT;
 	u64 offset = sector & (HIMS_SECTORS_PER_BLOCK - 1);
-	u64 boundary = geo->ram_blocks << HIMS_BLOCK_SECTOR_SHIFT;
+	u64 boundary = hims_boundary(geo) << HIMS_BLOCK_SECTOR_SHIFT;
 
 	ext->block = block;
-	if (block < geo->ram_blocks) {
+	if (block < hims_boundary(geo)) {
 		ext->tier = HIMS_TIER_RAM;
 		ext->ram_sector = ((1 + block) << HIMS_BLOCK_SECTOR_SHIFT) + offset;
 		ext->ssd_sector = ((geo->mirror_start + block) << HIMS_BLOCK_SECTOR_SHIFT) + offset;
@@ -171,7 +194,7 @@ void hims_map_extent(const struct hims_geometry *geo, u64 sector, u32 nr_sectors
 	} else {
 		ext->tier = HIMS_TIER_SSD;
 		ext->ram_sector = 0;
-		ext->ssd_sector = ((geo->expansion_start + block - geo->ram_blocks)
+		ext->ssd_sector = ((geo->expansion_start + block - hims_boundary(geo))
 				   << HIMS_BLOCK_SECTOR_SHIFT) + offset;
 		ext->nr_sectors = nr_sectors;
 	}

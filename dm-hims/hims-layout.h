@@ -42,7 +42,29 @@ struct hims_geometry {
 	u64 expansion_start;	/* SSD block of logical block ram_blocks */
 	u64 ssd_min_blocks;	/* the SSD must be at least this big */
 	u64 ram_min_blocks;	/* and the RAM device this big */
+
+	/*
+	 * Dedup (dedup_blocks != 0): logical blocks [0, dedup_blocks) form
+	 * the RAM tier and map to the ram_blocks physical RAM blocks, whose
+	 * mirror is indexed by physical block; the SSD tier follows them.
+	 * After the expansion: two commit records, two slots per metadata
+	 * block, then the spill area.
+	 */
+	u64 dedup_blocks;	/* logical RAM-tier blocks, 0: no dedup */
+	u64 dedup_start;	/* SSD block of the commit records */
+	u64 meta_blocks;	/* metadata blocks (map, then refcounts) */
+	u64 spill_start;	/* SSD block of spill slot 0 */
+	u64 spill_blocks;
 };
+
+/* Logical blocks of the RAM tier: where the SSD tier begins. */
+static inline u64 hims_boundary(const struct hims_geometry *geo)
+{
+	return geo->dedup_blocks ? geo->dedup_blocks : geo->ram_blocks;
+}
+
+/* Entries of one dedup metadata block (4 KiB less a 32-byte header). */
+#define HIMS_DEDUP_ENTRIES_PER_BLOCK	1016U
 
 /* On-disk superblock, little endian, in SSD block 0. */
 struct hims_superblock {
@@ -58,6 +80,8 @@ struct hims_superblock {
 	__le64 bitmap_blocks;
 	__le64 mirror_start;
 	__le64 expansion_start;
+	__le64 dedup_blocks;	/* 0: no dedup; the rest follows from it */
+	__le64 spill_blocks;
 } __packed;
 
 /*
@@ -85,6 +109,9 @@ enum hims_sb_check {
 };
 
 int hims_geometry_init(struct hims_geometry *geo, u64 ram_blocks, u64 ssd_blocks);
+/* With dedup: @ram_blocks physical, @dedup_blocks logical RAM-tier blocks. */
+int hims_geometry_init_dedup(struct hims_geometry *geo, u64 ram_blocks,
+			     u64 dedup_blocks, u64 spill_blocks, u64 ssd_blocks);
 u32 hims_crc32c(u32 crc, const void *data, size_t len);
 
 void hims_sb_encode(void *block, const struct hims_geometry *geo,

@@ -153,7 +153,7 @@ static void test_sb_encode(void)
 	const struct hims_superblock *sb = (const struct hims_superblock *)block;
 	size_t i;
 
-	CHECK_EQ(sizeof(struct hims_superblock), 88);
+	CHECK_EQ(sizeof(struct hims_superblock), 104);
 	CHECK_EQ(offsetof(struct hims_superblock, checksum), 12);
 	CHECK_EQ(offsetof(struct hims_superblock, ram_blocks), 40);
 
