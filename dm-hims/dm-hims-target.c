@@ -519,9 +519,19 @@ out:
 	return r;
 }
 
+/* Periodic: frees become reusable and mappings durable without a flush. */
 static void hims_dedup_commit_work(struct work_struct *work)
 {
-	hims_dedup_commit(container_of(work, struct hims_c, commit_work));
+	struct hims_c *hc = container_of(work, struct hims_c, commit_work);
+	bool needed;
+
+	mutex_lock(&hc->dd_lock);
+	needed = hims_dedup_commit_needed(&hc->dd);
+	mutex_unlock(&hc->dd_lock);
+	if (needed)
+		hims_dedup_commit(hc);
+	else
+		hc->last_commit = jiffies;
 }
 
 static void hims_dedup_busy(struct hims_c *hc, u32 lblk, bool busy)
