@@ -314,7 +314,11 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 		hb->first_block = first;
 		hb->nr_blocks = last - first + 1;
 		hb->flags |= HB_MARK_DIRTY;
-		if (bio->bi_opf & REQ_FUA) {
+		/*
+		 * FUA, and in sync mode a block still on its way through
+		 * writeback: complete only once the SSD has it.
+		 */
+		if (bio->bi_opf & REQ_FUA || hc->mode == HIMS_SYNC) {
 			bio->bi_opf &= ~REQ_FUA;
 			hb->flags |= HB_FLUSH_AFTER;
 		}
@@ -1262,6 +1266,21 @@ static int hims_drain(struct hims_c *hc)
 	return r ? r : blkdev_issue_flush(ssd_bdev(hc));
 }
 
+/* Drain until nothing is dirty, however many writes were in flight. */
+static int hims_drain_all(struct hims_c *hc)
+{
+	bool clean;
+	int r;
+
+	do {
+		r = hims_drain(hc);
+		spin_lock_irq(&hc->lock);
+		clean = !hc->lrw.nr_dirty && !hc->lrw.nr_writeback;
+		spin_unlock_irq(&hc->lock);
+	} while (!r && !clean);
+	return r;
+}
+
 struct hims_copy {
 	struct completion done;
 	int error;
@@ -2035,9 +2054,13 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 			return 0;
 		}
 		if (!strcasecmp(argv[1], "sync")) {
-			/* New writes go through; what is dirty is written back now. */
+			/*
+			 * New writes go through, or wait for their block's
+			 * writeback; what is dirty is written back now, until
+			 * writes that were on their way when we switched are too.
+			 */
 			WRITE_ONCE(hc->mode, HIMS_SYNC);
-			return hims_drain(hc);
+			return hims_drain_all(hc);
 		}
 		DMWARN("mode: want sync or async, not '%s'", argv[1]);
 		return -EINVAL;
