@@ -31,7 +31,15 @@ UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 
 guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/guest/*.sh)))))
 
-.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims
+# Userspace tools (himsctl, feedbacctl) in $(build)/tools; the VM's initramfs
+# copies TOOLS_DIR into /opt/hims/tools.
+export TOOLS_DIR ?= $(build)/tools
+TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top) -I$(top)/tests/unit
+tools_common := tools/dmutil.c tools/toolutil.c
+tools_deps := $(wildcard tools/*.[ch]) dm-hims/hims-layout.c dm-hims/hims-layout.h purec.h
+
+.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims \
+	tools dkms-install install-tools bench-feedbac
 
 all: modules
 
@@ -46,16 +54,59 @@ modules-%: deps
 
 modules: $(addprefix modules-,$(KVERS))
 
-# A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c if present.
-$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch]) purec.h $(wildcard tests/unit/*.h)
+# A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c or tools/<name>.c if present.
+$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch]) purec.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c)
+
+# tools/hims-check.c without its main(); the test includes the dm-hims sources.
+$(build)/unit/hims-check-test: UNIT_CFLAGS += -DHIMS_CHECK_NO_MAIN
 
 unit: $(unit_bins)
 	@fail=0; for t in $(unit_bins); do \
 		if $$t > $$t.log 2>&1; then echo "PASS unit/$$(basename $$t)"; \
 		else echo "FAIL unit/$$(basename $$t)"; sed 's/^/    /' $$t.log | tail -n 20; fail=1; fi; \
 	done; exit $$fail
+
+tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check
+
+$(TOOLS_DIR)/himsctl: tools/himsctl.c tools/hims-status.c tools/hims-hints.c $(tools_deps) \
+		dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/hims-status.c tools/hims-hints.c \
+		dm-hims/hims-layout.c dm-hims/hims-dedup.c $(tools_common) -ldevmapper
+
+$(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c tools/feedbac-status.c $(tools_deps)
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/feedbac-status.c $(tools_common) -ldevmapper
+
+$(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-dedup.h $(tools_deps)
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< dm-hims/hims-layout.c dm-hims/hims-dedup.c
+
+# Installs the sources into /usr/src/hims-<version> and lets DKMS build and
+# install the modules for the running kernel.
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+dkms-install:
+	rm -rf $(DESTDIR)/usr/src/hims-$(DKMS_VERSION)
+	mkdir -p $(DESTDIR)/usr/src/hims-$(DKMS_VERSION)
+	cp --parents dkms.conf $(ksrc) $(DESTDIR)/usr/src/hims-$(DKMS_VERSION)/
+	dkms add -m hims -v $(DKMS_VERSION) || true
+	dkms build -m hims -v $(DKMS_VERSION)
+	dkms install -m hims -v $(DKMS_VERSION)
+
+# The tools, udev rules, systemd unit, initramfs-tools hook and man pages.
+PREFIX ?= /usr
+install-tools: tools
+	install -D -m 755 $(TOOLS_DIR)/himsctl $(DESTDIR)$(PREFIX)/sbin/himsctl
+	install -D -m 755 $(TOOLS_DIR)/feedbacctl $(DESTDIR)$(PREFIX)/sbin/feedbacctl
+	install -D -m 644 udev/69-hims.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/69-hims.rules
+	install -D -m 644 udev/himsctl-assemble@.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/himsctl-assemble@.service
+	install -D -m 755 udev/initramfs-tools/hooks/hims \
+		$(DESTDIR)$(PREFIX)/share/initramfs-tools/hooks/hims
+	install -D -m 644 tools/himsctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/himsctl.8
+	install -D -m 644 tools/feedbacctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/feedbacctl.8
 
 checkpatch: deps
 	@tests/vm/checkpatch.sh $(kfiles) $(filter-out tests/unit/kernel-shim.h,$(wildcard tests/unit/*.[ch]))
@@ -66,10 +117,10 @@ sparse:
 
 lint: checkpatch sparse
 
-vm-test: deps modules-$(KVER)
+vm-test: deps modules-$(KVER) tools
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) $(addprefix guest/,$(T))
 
-vm-shell: deps modules-$(KVER)
+vm-shell: deps modules-$(KVER) tools
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --shell
 
 # A benchmark, not a test: fio on brd, the SSD, hims and other caches in one
@@ -77,6 +128,13 @@ vm-shell: deps modules-$(KVER)
 bench-hims: deps modules-$(KVER)
 	BENCH_CMD="make bench-hims KVER=$(KVER)" tests/bench/hims-report.sh --kver $(KVER) \
 		--ko $(build)/ko-$(KVER) --out $(build)/bench/$(KVER)
+
+# A benchmark, not a test: dm-feedbac vs no control, BFQ and blk-iocost on a
+# throttled emulated NVMe drive, four weighted cgroups, and a mid-run
+# slowdown; writes bench/feedbac-results.md and bench/feedbac-dynamic.png.
+bench-feedbac: deps modules-$(KVER)
+	BENCH_CMD="make bench-feedbac KVER=$(KVER)" tests/bench/feedbac-report.sh --kver $(KVER) \
+		--ko $(build)/ko-$(KVER) --out $(build)/bench-feedbac/$(KVER)
 
 # Every step records PASS/FAIL lines; a failing step does not stop the others.
 check: deps
@@ -90,6 +148,12 @@ check: deps
 		then echo "PASS build/$$k" | tee -a $(results); \
 		else echo "FAIL build/$$k" | tee -a $(results); tail -n 30 $(build)/modules-$$k.log; fi; \
 	done
+	@if $(MAKE) --no-print-directory tools > $(build)/tools.log 2>&1; \
+		then echo "PASS build/tools" | tee -a $(results); \
+		else echo "FAIL build/tools" | tee -a $(results); tail -n 30 $(build)/tools.log; fi
+	@if tests/dkms-test.sh $(KVERS) > $(build)/dkms.log 2>&1; \
+		then echo "PASS dkms" | tee -a $(results); \
+		else echo "FAIL dkms" | tee -a $(results); tail -n 30 $(build)/dkms.log; fi
 	@if $(MAKE) --no-print-directory lint > $(build)/lint.log 2>&1; \
 		then echo "PASS lint" | tee -a $(results); \
 		else echo "FAIL lint" | tee -a $(results); tail -n 30 $(build)/lint.log; fi
@@ -108,6 +172,6 @@ clean:
 
 # The main job: build, boot, create a hims device, show it working, cut the
 # power, boot again and show the data restored (KVER=6.12 for the other kernel).
-demo: deps modules-$(KVER)
+demo: deps modules-$(KVER) tools
 	@echo "=== demo on Debian's $(KVER) kernel"
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --verbose demo/hims
