@@ -43,7 +43,7 @@ measure() {
 	dmsetup status fb-idle | cut -d' ' -f4-12
 }
 
-modprobe null_blk nr_devices=1 gb=1 memory_backed=0 mbps=40
+modprobe null_blk nr_devices=1 gb=1 memory_backed=0 mbps=20
 modprobe dm-feedbac
 echo +io > $CG/cgroup.subtree_control
 mkdir -p $CG/g1 $CG/g2 $CG/g3

@@ -42,7 +42,7 @@ measure() {
 	dmsetup status fb-shares | cut -d' ' -f4-12
 }
 
-modprobe null_blk nr_devices=1 gb=1 memory_backed=0 mbps=40
+modprobe null_blk nr_devices=1 gb=1 memory_backed=0 mbps=20
 modprobe dm-feedbac
 echo +io > $CG/cgroup.subtree_control
 for g in g1 g2 g3 g4; do
