@@ -171,7 +171,7 @@ mkdir -p "$(dirname "$md")"
 	echo "dm-linear over ram0 (dm's own cost); \`hims-sync\` ram1 + vdb and"
 	echo "\`hims-async\` ram2 + vdc, 320 MiB RAM tier holding the region, both"
 	echo "flushed (\`dmsetup message ... flush\`) before every run, so async"
-	echo "writeback (max_age 1 s) runs only during its own write runs;"
+	echo "writeback (watermarks, max_age 30 s) runs only during its own write runs;"
 	echo "\`writecache\` dm-writecache \`s\` mode, ram3 as cache, vdd as origin,"
 	echo "under its high watermark (no writeback); \`rapiddisk-wt\` rapiddisk-cache"
 	echo "write-through over a 512 MiB RapidDisk /dev/rd0 with vde as origin, built"
@@ -190,4 +190,12 @@ mkdir -p "$(dirname "$md")"
 } > "$md"
 echo
 echo "written: $md"
+
+# The dedup benchmark, in a second boot; appends its sections to $md.
+set +e
+BENCH_CMD="$cmdline" "$here/hims-dedup-report.sh" --kver "$kver" --ko "$ko" \
+	--out "$out/dedup" --md "$md"
+drc=$?
+set -e
+[ "$rc" = 0 ] && rc=$drc
 exit "$rc"
