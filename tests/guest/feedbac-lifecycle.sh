@@ -143,12 +143,21 @@ dmsetup resume fb-life
 dmsetup message fb-life 0 weight /slow 1
 dmsetup message fb-life 0 weight /fast 10000
 hold_some 60
-# The device is open: --force swaps in an error table (suspending ours,
-# which issues the held bios) and fio then fails on its next I/O.
+# While fio has the device open, --force swaps in an error table
+# (suspending ours, which issues the held bios) and fio then fails on its
+# next I/O; if fio closed it first, the device is simply removed.  Either
+# way the held bios complete and fio ends.
 dmsetup remove --force fb-life 2>&1 || true
-dmsetup table fb-life | grep -q " error" || fail "--force did not swap in an error table"
+swapped=0
+if dmsetup info fb-life > /dev/null 2>&1; then
+	dmsetup table fb-life | grep -q " error" ||
+		fail "--force left the device without an error table"
+	swapped=1
+fi
 wait
-fio_ok /tmp/work/slow.out && fail "fio should have seen I/O errors"
+if [ $swapped = 1 ]; then
+	fio_ok /tmp/work/slow.out && fail "fio should have seen I/O errors"
+fi
 dmsetup remove fb-life 2>/dev/null || true
 ! dmsetup info fb-life > /dev/null 2>&1 || fail "device still there"
 rmdir $CG/slow $CG/fast
