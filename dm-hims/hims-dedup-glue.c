@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel glue of the RAM tier's dedup: the worker that runs writes,
+ * discards and flushes through the plain-C core (hims-dedup.c), reads
+ * remapped in map, and the metadata commit and load through dm-bufio.
+ * No algorithm lives here.  Everything here runs in the dedup worker or in
+ * commits, in process context; dd_lock serialises the dedup core.
+ */
+#include <linux/slab.h>
+#include <linux/dm-bufio.h>
+#include <linux/xxhash.h>
+
+#include "dm-hims.h"
+
+static sector_t hims_spill_sector(struct hims_c *hc, u32 slot)
+{
+	return block_to_sector(hc->geo.spill_start + slot);
+}
+
+/* Lock held: the physical block's current data is on the SSD mirror only. */
+static bool hims_phys_on_ssd(struct hims_c *hc, u32 phys)
+{
+	return !hc->restore_done && test_bit_le(phys, hc->valid) &&
+		!(hc->state[phys] & HIMS_BLK_RESTORED);
+}
+
+/* Reads physical block @phys (RAM, or the mirror before its restore). */
+static int hims_read_phys(struct hims_c *hc, u32 phys, struct page *page)
+{
+	bool on_ssd;
+
+	spin_lock_irq(&hc->lock);
+	on_ssd = hims_phys_on_ssd(hc, phys);
+	spin_unlock_irq(&hc->lock);
+	if (on_ssd)
+		return hims_block_io(ssd_bdev(hc), hc->geo.mirror_start + phys, page,
+				     REQ_OP_READ);
+	return hims_block_io(ram_bdev(hc), 1 + phys, page, REQ_OP_READ);
+}
+
+static bool hims_same_data(void *ctx, u32 phys)
+{
+	struct hims_c *hc = ctx;
+
+	if (hims_read_phys(hc, phys, hc->dd_cmp_page))
+		return false;	/* cannot compare: do not share */
+	return !memcmp(page_address(hc->dd_cmp_page), page_address(hc->dd_data_page),
+		       HIMS_BLOCK_SIZE);
+}
+
+/* dd_lock held: the current data of logical block @lblk into @page. */
+static int hims_dedup_read_block(struct hims_c *hc, u32 lblk, struct page *page)
+{
+	u32 where;
+
+	switch (hims_dedup_lookup(&hc->dd, lblk, &where)) {
+	case HIMS_DEDUP_AT_RAM:
+		return hims_read_phys(hc, where, page);
+	case HIMS_DEDUP_AT_SPILL:
+		return hims_block_io(ssd_bdev(hc), hc->geo.spill_start + where, page,
+				     REQ_OP_READ);
+	default:
+		memset(page_address(page), 0, HIMS_BLOCK_SIZE);
+		return 0;
+	}
+}
+
+/*
+ * Commit the dedup metadata (see DEDUP-DESIGN.md): snapshot the changed
+ * metadata blocks into their non-durable slots, make the data they point to
+ * durable, write them, then the commit record.  Also what a flush does.
+ */
+int hims_dedup_commit(struct hims_c *hc)
+{
+	struct dm_buffer *bp;
+	u32 meta, slot;
+	void *data;
+	u64 epoch;
+	int r = 0;
+
+	mutex_lock(&hc->commit_lock);
+	mutex_lock(&hc->dd_lock);
+	if (!hims_dedup_commit_needed(&hc->dd)) {
+		mutex_unlock(&hc->dd_lock);
+		r = hims_drain(hc);
+		goto out;
+	}
+	if (hims_dedup_commit_begin(&hc->dd, &epoch)) {
+		mutex_unlock(&hc->dd_lock);
+		r = -EIO;
+		goto out;
+	}
+	for (meta = hims_dedup_commit_next(&hc->dd, 0); meta != HIMS_DEDUP_NONE;
+	     meta = hims_dedup_commit_next(&hc->dd, meta + 1)) {
+		slot = hims_dedup_meta_write_slot(&hc->dd, meta);
+		data = dm_bufio_new(hc->bufio, 2 + 2 * meta + slot, &bp);
+		if (IS_ERR(data)) {
+			r = PTR_ERR(data);
+			break;
+		}
+		hims_dedup_meta_encode_state(&hc->dd, meta, epoch, hc->fmt_id, data);
+		dm_bufio_mark_buffer_dirty(bp);
+		dm_bufio_release(bp);
+	}
+	mutex_unlock(&hc->dd_lock);
+
+	/* The data first, so no durable map entry points at stale data. */
+	if (!r)
+		r = hims_drain(hc);
+	if (!r)
+		r = dm_bufio_write_dirty_buffers(hc->bufio);
+	if (!r)
+		r = dm_bufio_issue_flush(hc->bufio);
+	if (!r) {
+		mutex_lock(&hc->meta_lock);
+		hims_dedup_record_encode(page_address(hc->meta_page), &hc->dd.cfg, epoch,
+					 hc->fmt_id);
+		r = hims_block_io(ssd_bdev(hc),
+				  hc->geo.dedup_start + hims_dedup_record_slot(&hc->dd),
+				  hc->meta_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+		mutex_unlock(&hc->meta_lock);
+	}
+	mutex_lock(&hc->dd_lock);
+	hims_dedup_commit_end(&hc->dd, epoch, !r);
+	mutex_unlock(&hc->dd_lock);
+	if (r) {
+		DMERR("dedup metadata commit failed: %d; device in error state", r);
+		spin_lock_irq(&hc->lock);
+		if (!hc->error)
+			hc->error = r;
+		spin_unlock_irq(&hc->lock);
+	}
+out:
+	hc->last_commit = jiffies;
+	mutex_unlock(&hc->commit_lock);
+	return r;
+}
+
+/* Periodic: frees become reusable and mappings durable without a flush. */
+void hims_dedup_commit_work(struct work_struct *work)
+{
+	struct hims_c *hc = container_of(work, struct hims_c, commit_work);
+	bool needed;
+
+	mutex_lock(&hc->dd_lock);
+	needed = hims_dedup_commit_needed(&hc->dd);
+	mutex_unlock(&hc->dd_lock);
+	if (needed)
+		hims_dedup_commit(hc);
+	else
+		hc->last_commit = jiffies;
+}
+
+static void hims_dedup_busy(struct hims_c *hc, u32 lblk, bool busy)
+{
+	spin_lock_irq(&hc->lock);
+	if (busy)
+		__set_bit(lblk, hc->dd_busy);
+	else
+		__clear_bit(lblk, hc->dd_busy);
+	spin_unlock_irq(&hc->lock);
+}
+
+/* Copy @len bytes at byte @skip of the bio's data to or from @buf. */
+static void hims_bio_copy(struct bio *bio, unsigned int skip, void *buf,
+			  unsigned int len, bool to_bio)
+{
+	struct bvec_iter iter = bio->bi_iter;
+	struct bio_vec bv;
+	unsigned int n;
+	void *p;
+
+	bio_advance_iter(bio, &iter, skip);
+	while (len) {
+		bv = bio_iter_iovec(bio, iter);
+		n = min(len, bv.bv_len);
+		p = bvec_kmap_local(&bv);
+		if (to_bio)
+			memcpy(p, buf, n);
+		else
+			memcpy(buf, p, n);
+		kunmap_local(p);
+		buf += n;
+		len -= n;
+		bio_advance_iter(bio, &iter, n);
+	}
+}
+
+/* Writes the data page where the dedup core decided; dd_lock held. */
+static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
+{
+	u32 phys = res->target;
+	unsigned long flags;
+	int r;
+
+	if (res->action == HIMS_DEDUP_SPILL)
+		return hims_block_io(ssd_bdev(hc), hc->geo.spill_start + phys,
+				     hc->dd_data_page, REQ_OP_WRITE);
+
+	/* A block being restored is copied over by the restorer: wait. */
+	wait_event(hc->progress_wait, hims_range_not_restoring(hc, phys, phys));
+	spin_lock_irqsave(&hc->lock, flags);
+	hims_mark_restored(hc, phys, phys);
+	if (!test_bit_le(phys, hc->valid)) {
+		__set_bit_le(phys, hc->valid);
+		hc->nr_valid++;
+	}
+	spin_unlock_irqrestore(&hc->lock, flags);
+
+	r = hims_block_io(ram_bdev(hc), 1 + phys, hc->dd_data_page, REQ_OP_WRITE);
+	if (r)
+		return r;
+	if (READ_ONCE(hc->mode) == HIMS_SYNC) {
+		spin_lock_irqsave(&hc->lock, flags);
+		r = hims_range_has(hc, phys, phys, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
+		spin_unlock_irqrestore(&hc->lock, flags);
+		if (!r)
+			return hims_block_io(ssd_bdev(hc), hc->geo.mirror_start + phys,
+					     hc->dd_data_page, REQ_OP_WRITE);
+	}
+	spin_lock_irqsave(&hc->lock, flags);
+	hims_lrw_mark_dirty(&hc->lrw, phys, ++hc->write_seq);
+	r = hc->lrw.nr_dirty > hc->high_blocks;
+	spin_unlock_irqrestore(&hc->lock, flags);
+	if (r)
+		hims_kick_writeback(hc);
+	return 0;
+}
+
+/* One logical block of a write: @skip bytes into the bio, @len bytes. */
+static int hims_dedup_write_block(struct hims_c *hc, struct bio *bio, u32 lblk,
+				  unsigned int offset, unsigned int skip,
+				  unsigned int len)
+{
+	void *data = page_address(hc->dd_data_page);
+	struct hims_dedup_result res;
+	bool is_zero;
+	u64 fp;
+	int r;
+
+	hims_dedup_busy(hc, lblk, true);
+	for (;;) {
+		r = 0;
+		mutex_lock(&hc->dd_lock);
+		if (len < HIMS_BLOCK_SIZE) {
+			r = hims_dedup_read_block(hc, lblk, hc->dd_data_page);
+			if (r)
+				break;
+		}
+		hims_bio_copy(bio, skip, data + offset, len, false);
+		is_zero = !memchr_inv(data, 0, HIMS_BLOCK_SIZE);
+		fp = is_zero ? 0 : xxh64(data, HIMS_BLOCK_SIZE, 0);
+		hims_dedup_write(&hc->dd, lblk, fp, is_zero, hims_same_data, hc, &res);
+		if (res.action != HIMS_DEDUP_NEED_COMMIT)
+			break;
+		mutex_unlock(&hc->dd_lock);
+		r = hims_dedup_commit(hc);
+		if (r)
+			goto out;
+	}
+	if (!r) {
+		if (res.action == HIMS_DEDUP_NOSPACE) {
+			r = -ENOSPC;
+		} else if (res.action == HIMS_DEDUP_WRITE || res.action == HIMS_DEDUP_SPILL) {
+			r = hims_dedup_store(hc, &res);
+			hims_dedup_write_done(&hc->dd, &res);
+		}
+	}
+	mutex_unlock(&hc->dd_lock);
+out:
+	hims_dedup_busy(hc, lblk, false);
+	return r;
+}
+
+static int hims_dedup_discard_bio(struct hims_c *hc, struct bio *bio)
+{
+	u64 first = DIV_ROUND_UP_ULL(bio->bi_iter.bi_sector, HIMS_SECTORS_PER_BLOCK);
+	u64 end = bio_end_sector(bio) >> HIMS_BLOCK_SECTOR_SHIFT;
+	struct hims_dedup_result res;
+	u64 lblk;
+
+	/* Only whole blocks are unmapped: discard is a hint. */
+	for (lblk = first; lblk < end; lblk++) {
+		hims_dedup_busy(hc, lblk, true);
+		mutex_lock(&hc->dd_lock);
+		hims_dedup_discard(&hc->dd, lblk, &res);
+		mutex_unlock(&hc->dd_lock);
+		hims_dedup_busy(hc, lblk, false);
+	}
+	return 0;
+}
+
+static int hims_dedup_write_bio(struct hims_c *hc, struct bio *bio)
+{
+	sector_t sector = bio->bi_iter.bi_sector;
+	unsigned int done = 0, size = bio->bi_iter.bi_size, offset, len;
+	u32 lblk;
+	int r = 0;
+
+	while (done < size && !r) {
+		lblk = (sector << SECTOR_SHIFT) / HIMS_BLOCK_SIZE;
+		offset = (sector << SECTOR_SHIFT) % HIMS_BLOCK_SIZE;
+		len = min(size - done, HIMS_BLOCK_SIZE - offset);
+		r = hims_dedup_write_block(hc, bio, lblk, offset, done, len);
+		done += len;
+		sector += len >> SECTOR_SHIFT;
+	}
+	if (!r && bio->bi_opf & REQ_FUA)
+		r = hims_dedup_commit(hc);
+	return r;
+}
+
+/*
+ * Route a read of the dedup RAM tier; lock held.  Maps the longest prefix
+ * of blocks stored alike and contiguously.  Returns DM_MAPIO_REMAPPED, or
+ * DM_MAPIO_SUBMITTED when the bio was completed (zeroes), or HIMS_DEFER
+ * when its first block is being written.
+ */
+static int hims_dedup_route_read(struct hims_c *hc, struct bio *bio, bool in_map)
+{
+	sector_t sector = bio->bi_iter.bi_sector;
+	u64 first = sector >> HIMS_BLOCK_SECTOR_SHIFT;
+	u64 last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
+	enum hims_dedup_where kind, k;
+	u32 where, w;
+	bool on_ssd;
+	u64 b;
+
+	if (test_bit(first, hc->dd_busy))
+		return HIMS_DEFER;
+	kind = hims_dedup_lookup(&hc->dd, first, &where);
+	if (kind == HIMS_DEDUP_AT_NONE)
+		kind = HIMS_DEDUP_AT_ZERO;
+	on_ssd = kind == HIMS_DEDUP_AT_RAM && hims_phys_on_ssd(hc, where);
+	for (b = first + 1; b <= last; b++) {
+		if (test_bit(b, hc->dd_busy))
+			break;
+		k = hims_dedup_lookup(&hc->dd, b, &w);
+		if (k == HIMS_DEDUP_AT_NONE)
+			k = HIMS_DEDUP_AT_ZERO;
+		if (k != kind)
+			break;
+		if (k != HIMS_DEDUP_AT_ZERO &&
+		    (w != where + (b - first) ||
+		     (k == HIMS_DEDUP_AT_RAM && hims_phys_on_ssd(hc, w) != on_ssd)))
+			break;
+	}
+	if (b <= last) {
+		if (WARN_ON_ONCE(!in_map))
+			return -EIO;
+		dm_accept_partial_bio(bio, block_to_sector(b) - sector);
+	}
+	sector &= HIMS_SECTORS_PER_BLOCK - 1;
+	switch (kind) {
+	case HIMS_DEDUP_AT_RAM:
+		if (on_ssd) {
+			bio_set_dev(bio, ssd_bdev(hc));
+			bio->bi_iter.bi_sector =
+				block_to_sector(hc->geo.mirror_start + where) + sector;
+		} else {
+			bio_set_dev(bio, ram_bdev(hc));
+			bio->bi_iter.bi_sector = block_to_sector(1 + where) + sector;
+		}
+		return DM_MAPIO_REMAPPED;
+	case HIMS_DEDUP_AT_SPILL:
+		bio_set_dev(bio, ssd_bdev(hc));
+		bio->bi_iter.bi_sector = hims_spill_sector(hc, where) + sector;
+		return DM_MAPIO_REMAPPED;
+	default:
+		zero_fill_bio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+}
+
+/* Queue a bio for the dedup worker (writes, discards, flushes, busy reads). */
+void hims_dedup_defer(struct hims_c *hc, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	bio_list_add(&hc->dd_bios, bio);
+	spin_unlock_irqrestore(&hc->lock, flags);
+	queue_work(hc->wq, &hc->dd_work);
+}
+
+static void hims_dedup_complete(struct bio *bio, int r)
+{
+	hims_bio(bio)->flags |= HB_FLUSH_DONE;
+	bio->bi_status = errno_to_blk_status(r);
+	bio_endio(bio);
+}
+
+void hims_dedup_worker(struct work_struct *work)
+{
+	struct hims_c *hc = container_of(work, struct hims_c, dd_work);
+	struct bio_list bios;
+	struct bio *bio;
+	int r;
+
+	spin_lock_irq(&hc->lock);
+	bios = hc->dd_bios;
+	bio_list_init(&hc->dd_bios);
+	spin_unlock_irq(&hc->lock);
+
+	while ((bio = bio_list_pop(&bios))) {
+		if (bio->bi_opf & REQ_PREFLUSH) {
+			hims_dedup_complete(bio, hims_dedup_commit(hc));
+		} else if (bio_op(bio) == REQ_OP_DISCARD) {
+			hims_dedup_complete(bio, hims_dedup_discard_bio(hc, bio));
+		} else if (op_is_write(bio_op(bio))) {
+			r = hims_dedup_write_bio(hc, bio);
+			if (r)
+				DMERR_LIMIT("dedup write failed: %d", r);
+			hims_dedup_complete(bio, r);
+		} else {
+			/* A read that waited for a write of its block. */
+			mutex_lock(&hc->dd_lock);
+			spin_lock_irq(&hc->lock);
+			r = hims_dedup_route_read(hc, bio, false);
+			spin_unlock_irq(&hc->lock);
+			mutex_unlock(&hc->dd_lock);
+			if (r == DM_MAPIO_REMAPPED)
+				dm_submit_bio_remap(bio, NULL);
+			else if (r == DM_MAPIO_SUBMITTED)
+				hims_dedup_complete(bio, 0);
+			else
+				hims_dedup_complete(bio, -EIO);
+		}
+	}
+}
+
+/* map() of a RAM-tier bio with dedup on. */
+int hims_dedup_map(struct hims_c *hc, struct bio *bio, struct hims_extent *ext)
+{
+	unsigned long flags;
+	int r;
+
+	if (op_is_write(bio_op(bio)) || bio_op(bio) == REQ_OP_DISCARD) {
+		if (ext->nr_sectors < bio_sectors(bio))
+			dm_accept_partial_bio(bio, ext->nr_sectors);
+		atomic64_inc(&hc->ram_writes);
+		hims_dedup_defer(hc, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	atomic64_inc(&hc->ram_reads);
+	if (ext->nr_sectors < bio_sectors(bio))
+		dm_accept_partial_bio(bio, ext->nr_sectors);
+	spin_lock_irqsave(&hc->lock, flags);
+	r = hims_dedup_route_read(hc, bio, true);
+	if (r == HIMS_DEFER) {
+		/* Just the busy block waits for the worker. */
+		dm_accept_partial_bio(bio, min_t(u32, bio_sectors(bio), HIMS_SECTORS_PER_BLOCK -
+			(bio->bi_iter.bi_sector & (HIMS_SECTORS_PER_BLOCK - 1))));
+		bio_list_add(&hc->dd_bios, bio);
+		spin_unlock_irqrestore(&hc->lock, flags);
+		queue_work(hc->wq, &hc->dd_work);
+		return DM_MAPIO_SUBMITTED;
+	}
+	spin_unlock_irqrestore(&hc->lock, flags);
+	if (r == DM_MAPIO_SUBMITTED)
+		bio_endio(bio);
+	return r;
+}
+
+/*
+ * Dedup: load the durable commit's map and reference counts; the physical
+ * blocks in use are what a restore copies.
+ */
+int hims_dedup_load(struct hims_c *hc)
+{
+	struct hims_dedup_report rep;
+	enum hims_dedup_meta_err err;
+	struct dm_buffer *bp0, *bp1;
+	void *slot0, *slot1, *rec0;
+	u32 meta, phys;
+	int rslot, r;
+	u64 durable;
+
+	rec0 = kmalloc(HIMS_BLOCK_SIZE, GFP_KERNEL);
+	if (!rec0)
+		return -ENOMEM;
+	r = hims_block_io(ssd_bdev(hc), hc->geo.dedup_start, hc->meta_page, REQ_OP_READ);
+	if (!r) {
+		memcpy(rec0, page_address(hc->meta_page), HIMS_BLOCK_SIZE);
+		r = hims_block_io(ssd_bdev(hc), hc->geo.dedup_start + 1, hc->meta_page,
+				  REQ_OP_READ);
+	}
+	if (r) {
+		kfree(rec0);
+		DMERR("cannot read the dedup commit records: %d", r);
+		return r;
+	}
+	rslot = hims_dedup_record_choose(rec0, page_address(hc->meta_page), &hc->dd.cfg,
+					 hc->fmt_id, &durable);
+	kfree(rec0);
+	if (rslot < 0)
+		return 0;	/* never committed: empty */
+
+	for (meta = 0; meta < hc->geo.meta_blocks; meta++) {
+		slot0 = dm_bufio_read(hc->bufio, 2 + 2 * meta, &bp0);
+		if (IS_ERR(slot0))
+			return PTR_ERR(slot0);
+		slot1 = dm_bufio_read(hc->bufio, 2 + 2 * meta + 1, &bp1);
+		if (IS_ERR(slot1)) {
+			dm_bufio_release(bp0);
+			return PTR_ERR(slot1);
+		}
+		r = hims_dedup_meta_load(&hc->dd, meta, slot0, slot1, durable, hc->fmt_id,
+					 &err);
+		dm_bufio_release(bp1);
+		dm_bufio_release(bp0);
+		if (r < 0) {
+			DMERR("dedup metadata block %u of commit %llu: %s", meta, durable,
+			      hims_dedup_meta_err_str(err));
+			return -EILSEQ;
+		}
+	}
+	if (hims_dedup_rebuild(&hc->dd, durable, rslot, &rep)) {
+		DMERR("dedup metadata of commit %llu inconsistent: %s (%u: %u, %u/%u)",
+		      durable, hims_dedup_check_str(rep.code), rep.index, rep.value,
+		      rep.expected, rep.found);
+		return -EILSEQ;
+	}
+	for (phys = 0; phys < hc->geo.ram_blocks; phys++)
+		if (hc->dd.refcount[phys])
+			__set_bit_le(phys, hc->valid);
+	return 0;
+}
+
+int hims_dedup_alloc(struct hims_c *hc, char **error)
+{
+	struct hims_dedup_config cfg = {
+		.nr_logical = hc->geo.dedup_blocks,
+		.nr_phys = hc->geo.ram_blocks,
+		.nr_spill = hc->geo.spill_blocks,
+		.index_entries = hc->index_entries,
+	};
+	__le64 fmt_id;
+	u64 bytes;
+
+	if (!hims_dedup_on(hc))
+		return 0;
+	BUILD_BUG_ON(HIMS_DEDUP_META_ENTRIES != HIMS_DEDUP_ENTRIES_PER_BLOCK);
+	bytes = hims_dedup_mem_bytes(&cfg);
+	if (!bytes) {
+		*error = "Unsupported dedup configuration";
+		return -EINVAL;
+	}
+	hc->dd_mem = kvzalloc(bytes, GFP_KERNEL);
+	hc->dd_busy = bitmap_zalloc(hc->geo.dedup_blocks, GFP_KERNEL);
+	hc->dd_data_page = alloc_page(GFP_KERNEL);
+	hc->dd_cmp_page = alloc_page(GFP_KERNEL);
+	if (!hc->dd_mem || !hc->dd_busy || !hc->dd_data_page || !hc->dd_cmp_page) {
+		*error = "Cannot allocate the dedup map and index";
+		return -ENOMEM;
+	}
+	if (hims_dedup_init(&hc->dd, &cfg, hc->dd_mem)) {
+		*error = "Unsupported dedup configuration";
+		return -EINVAL;
+	}
+	/* The metadata's instance id: the superblock UUID's first 8 bytes. */
+	memcpy(&fmt_id, hc->uuid, sizeof(fmt_id));
+	hc->fmt_id = le64_to_cpu(fmt_id);
+	hc->bufio = dm_bufio_client_create(ssd_bdev(hc), HIMS_BLOCK_SIZE, 1, 0, NULL, NULL, 0);
+	if (IS_ERR(hc->bufio)) {
+		hc->bufio = NULL;
+		*error = "Cannot create the dedup metadata cache";
+		return -ENOMEM;
+	}
+	dm_bufio_set_sector_offset(hc->bufio, block_to_sector(hc->geo.dedup_start));
+	hc->last_commit = jiffies;
+	return 0;
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writeback of dirty RAM-tier blocks to the SSD mirror in
+ * least-recently-written order (watermarks, max_age, flushes), and the
+ * completion of flushes once what they cover is durable.
+ */
+#include <linux/kthread.h>
+#include <linux/jiffies.h>
+#include <linux/dm-kcopyd.h>
+
+#include "dm-hims.h"
+
+void hims_kick_writeback(struct hims_c *hc)
+{
+	WRITE_ONCE(hc->wb_kick, true);
+	wake_up(&hc->wb_wait);
+}
+
+/* Every write numbered up to the result is on the SSD (lock held). */
+static u64 hims_durable_seq(struct hims_c *hc)
+{
+	u64 oldest = hims_lrw_oldest_seq(&hc->lrw);
+	unsigned int i;
+
+	for (i = 0; i < hc->wb_jobs; i++)
+		if (hc->runs[i].active)
+			oldest = min(oldest, hc->runs[i].min_seq);
+	return oldest == ~0ULL ? hc->write_seq : oldest - 1;
+}
+
+static void hims_writeback_done(int read_err, unsigned long write_err, void *context)
+{
+	struct hims_run *run = context;
+	struct hims_c *hc = run->hc;
+	bool ok = !read_err && !write_err;
+	unsigned long flags;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	hims_lrw_writeback_done(&hc->lrw, run->first, run->len, ok, ++hc->write_seq);
+	if (!ok && !hc->error) {
+		hc->error = -EIO;
+		DMERR("writeback to the SSD failed (read %d, write %lu): device in error state",
+		      read_err, write_err);
+	}
+	run->active = false;
+	hc->runs_active--;
+	hc->wb_kick = true;
+	spin_unlock_irqrestore(&hc->lock, flags);
+	wake_up(&hc->wb_wait);
+	wake_up_all(&hc->progress_wait);
+}
+
+/* Lock held. */
+static bool hims_writeback_wanted(struct hims_c *hc)
+{
+	u64 oldest;
+
+	if (hc->error || !hc->lrw.nr_dirty)
+		return false;
+	oldest = hims_lrw_oldest_seq(&hc->lrw);
+	if (oldest <= hc->flush_target)
+		return true;	/* flushes override a pause */
+	if (hc->wb_paused)
+		return false;
+	if (oldest <= hc->age_target)
+		return true;
+	if (hc->lrw.nr_dirty > hc->high_blocks)
+		hc->wb_active = true;
+	else if (hc->lrw.nr_dirty <= hc->low_blocks)
+		hc->wb_active = false;
+	return hc->wb_active;
+}
+
+static void hims_start_writeback(struct hims_c *hc)
+{
+	struct dm_io_region from, to;
+	struct hims_run *run;
+	unsigned int i;
+	u32 first, len;
+	u64 min_seq;
+
+	spin_lock_irq(&hc->lock);
+	while (hc->runs_active < hc->wb_jobs && hims_writeback_wanted(hc)) {
+		len = hims_lrw_pick_run(&hc->lrw, HIMS_MAX_RUN, &first, &min_seq);
+		if (!len)
+			break;
+		for (i = 0; hc->runs[i].active; i++)
+			;
+		run = &hc->runs[i];
+		run->hc = hc;
+		run->first = first;
+		run->len = len;
+		run->min_seq = min_seq;
+		run->active = true;
+		hc->runs_active++;
+		spin_unlock_irq(&hc->lock);
+
+		from.bdev = ram_bdev(hc);
+		from.sector = block_to_sector(1 + first);
+		from.count = block_to_sector(len);
+		to.bdev = ssd_bdev(hc);
+		to.sector = block_to_sector(hc->geo.mirror_start + first);
+		to.count = from.count;
+		dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_writeback_done, run);
+
+		spin_lock_irq(&hc->lock);
+	}
+	spin_unlock_irq(&hc->lock);
+}
+
+/* Complete the flushes whose writes are all on the SSD. */
+static void hims_complete_flushes(struct hims_c *hc)
+{
+	struct bio_list ready, waiting;
+	blk_status_t status;
+	struct bio *bio;
+	u64 durable;
+	int r;
+
+	bio_list_init(&ready);
+	bio_list_init(&waiting);
+	spin_lock_irq(&hc->lock);
+	durable = hims_durable_seq(hc);
+	while ((bio = bio_list_pop(&hc->flush_waiters))) {
+		if (hc->error || hims_bio(bio)->flush_seq <= durable)
+			bio_list_add(&ready, bio);
+		else
+			bio_list_add(&waiting, bio);
+	}
+	hc->flush_waiters = waiting;
+	r = hc->error;
+	spin_unlock_irq(&hc->lock);
+
+	if (bio_list_empty(&ready))
+		return;
+	if (!r)
+		r = blkdev_issue_flush(ssd_bdev(hc));
+	status = errno_to_blk_status(r);
+	while ((bio = bio_list_pop(&ready))) {
+		hims_bio(bio)->flags |= HB_FLUSH_DONE;
+		bio->bi_status = status;
+		bio_endio(bio);
+	}
+}
+
+static void hims_age_tick(struct hims_c *hc)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	if (time_after_eq(jiffies, hc->age_mark_time + msecs_to_jiffies(hc->max_age_ms))) {
+		/* What was written before the last mark is now old enough. */
+		hc->age_target = hc->age_mark_seq;
+		hc->age_mark_seq = hc->write_seq;
+		hc->age_mark_time = jiffies;
+	}
+	spin_unlock_irqrestore(&hc->lock, flags);
+	/* Frees become reusable, and mappings durable, by commits. */
+	if (hims_dedup_on(hc) && READ_ONCE(hc->loaded) && !READ_ONCE(hc->suspended) &&
+	    time_after(jiffies, hc->last_commit + msecs_to_jiffies(hc->max_age_ms)))
+		queue_work(hc->wq, &hc->commit_work);
+}
+
+int hims_writeback_thread(void *data)
+{
+	struct hims_c *hc = data;
+
+	while (!kthread_should_stop()) {
+		wait_event_interruptible_timeout(hc->wb_wait,
+						 READ_ONCE(hc->wb_kick) || kthread_should_stop(),
+						 msecs_to_jiffies(hc->max_age_ms / 2 + 1));
+		WRITE_ONCE(hc->wb_kick, false);
+		hims_age_tick(hc);
+		hims_start_writeback(hc);
+		hims_complete_flushes(hc);
+	}
+	return 0;
+}
+
+/* Write back everything written so far and flush the SSD; may sleep. */
+int hims_drain(struct hims_c *hc)
+{
+	u64 target;
+	int r;
+
+	spin_lock_irq(&hc->lock);
+	target = hc->write_seq;
+	hc->flush_target = max(hc->flush_target, target);
+	spin_unlock_irq(&hc->lock);
+	hims_kick_writeback(hc);
+	/* Writing back a large dirty set takes long; that is not a hang. */
+	wait_event_idle(hc->progress_wait, ({
+		bool done;
+
+		spin_lock_irq(&hc->lock);
+		done = hc->error || hims_durable_seq(hc) >= target;
+		spin_unlock_irq(&hc->lock);
+		done;
+	}));
+	r = READ_ONCE(hc->error);
+	return r ? r : blkdev_issue_flush(ssd_bdev(hc));
+}
+
+/* Drain until nothing is dirty, however many writes were in flight. */
+int hims_drain_all(struct hims_c *hc)
+{
+	bool clean;
+	int r;
+
+	do {
+		r = hims_drain(hc);
+		spin_lock_irq(&hc->lock);
+		clean = !hc->lrw.nr_dirty && !hc->lrw.nr_writeback;
+		spin_unlock_irq(&hc->lock);
+	} while (!r && !clean);
+	return r;
+}
