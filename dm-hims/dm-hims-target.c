@@ -32,7 +32,7 @@ static void hims_resume(struct dm_target *ti)
 	struct task_struct *t;
 
 	WRITE_ONCE(hc->suspended, false);
-	if (READ_ONCE(hc->restore_done) || hc->restore_thread)
+	if (READ_ONCE(hc->restore.done) || hc->restore.thread)
 		return;
 	t = kthread_run(hims_restore_thread, hc, "hims_restore");
 	if (IS_ERR(t)) {
@@ -40,7 +40,7 @@ static void hims_resume(struct dm_target *ti)
 		DMERR("cannot start the restore thread: %ld", PTR_ERR(t));
 		return;
 	}
-	hc->restore_thread = t;
+	hc->restore.thread = t;
 }
 
 static void hims_postsuspend(struct dm_target *ti)
@@ -50,47 +50,47 @@ static void hims_postsuspend(struct dm_target *ti)
 
 	hims_stop_restore(hc);
 	WRITE_ONCE(hc->suspended, true);
-	cancel_work_sync(&hc->commit_work);
+	cancel_work_sync(&hc->dedup.commit_work);
 	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
 	if (r) {
 		DMERR("writeback before suspend failed: %d", r);
 		/* Tell the next table that RAM is newer than the SSD. */
-		if (READ_ONCE(hc->restore_done)) {
-			mutex_lock(&hc->meta_lock);
+		if (READ_ONCE(hc->restore.done)) {
+			mutex_lock(&hc->meta.lock);
 			hims_write_ram_header(hc, HIMS_RAM_DIRTY);
-			mutex_unlock(&hc->meta_lock);
+			mutex_unlock(&hc->meta.lock);
 		}
 	}
 }
 
 static void hims_free(struct hims_c *hc)
 {
-	if (hc->wb_thread)
-		kthread_stop(hc->wb_thread);
+	if (hc->wb.thread)
+		kthread_stop(hc->wb.thread);
 	if (hc->wq)
 		destroy_workqueue(hc->wq);
 	if (hc->kc)
 		dm_kcopyd_client_destroy(hc->kc);
-	if (hc->bufio)
-		dm_bufio_client_destroy(hc->bufio);
-	if (hc->dd_data_page)
-		__free_page(hc->dd_data_page);
-	if (hc->dd_cmp_page)
-		__free_page(hc->dd_cmp_page);
-	bitmap_free(hc->dd_busy);
-	kvfree(hc->dd_mem);
+	if (hc->dedup.bufio)
+		dm_bufio_client_destroy(hc->dedup.bufio);
+	if (hc->dedup.data_page)
+		__free_page(hc->dedup.data_page);
+	if (hc->dedup.cmp_page)
+		__free_page(hc->dedup.cmp_page);
+	bitmap_free(hc->dedup.busy);
+	kvfree(hc->dedup.mem);
 	bioset_exit(&hc->bs);
-	if (hc->meta_page)
-		__free_page(hc->meta_page);
-	if (hc->copy_page)
-		__free_page(hc->copy_page);
-	kfree(hc->runs);
-	vfree(hc->valid_staged);
-	vfree(hc->valid);
-	vfree(hc->lrw_seq);
-	vfree(hc->lrw_next);
-	vfree(hc->lrw_prev);
-	vfree(hc->state);
+	if (hc->meta.page)
+		__free_page(hc->meta.page);
+	if (hc->meta.copy_page)
+		__free_page(hc->meta.copy_page);
+	kfree(hc->wb.runs);
+	vfree(hc->meta.valid_staged);
+	vfree(hc->meta.valid);
+	vfree(hc->blocks.lrw_seq);
+	vfree(hc->blocks.lrw_next);
+	vfree(hc->blocks.lrw_prev);
+	vfree(hc->blocks.state);
 	if (hc->ssd_dev)
 		dm_put_device(hc->ti, hc->ssd_dev);
 	if (hc->ram_dev)
@@ -148,22 +148,22 @@ static int hims_parse_options(struct hims_c *hc, struct dm_arg_set *as,
 			return -EINVAL;
 		}
 		if (!strcasecmp(opt, "high_watermark") && val <= 100) {
-			hc->high_pct = val;
+			hc->wb.high_pct = val;
 		} else if (!strcasecmp(opt, "low_watermark") && val <= 100) {
-			hc->low_pct = val;
+			hc->wb.low_pct = val;
 		} else if (!strcasecmp(opt, "writeback_jobs") && val >= 1 && val <= 1024) {
-			hc->wb_jobs = val;
+			hc->wb.jobs = val;
 		} else if (!strcasecmp(opt, "max_age") && val >= 1 && val <= 86400000) {
-			hc->max_age_ms = val;
+			hc->wb.max_age_ms = val;
 		} else if (!strcasecmp(opt, "index_entries") && val >= HIMS_DEDUP_WAYS &&
 			   val <= (1U << 30) && is_power_of_2(val)) {
-			hc->index_entries = val;
+			hc->dedup.index_entries = val;
 		} else {
 			*error = "Unrecognised optional argument or value out of range";
 			return -EINVAL;
 		}
 	}
-	if (hc->low_pct > hc->high_pct) {
+	if (hc->wb.low_pct > hc->wb.high_pct) {
 		*error = "low_watermark is above high_watermark";
 		return -EINVAL;
 	}
@@ -174,20 +174,22 @@ static int hims_alloc(struct hims_c *hc, char **error)
 {
 	u32 n = hc->geo.ram_blocks;
 
-	hc->state = vzalloc(n);
-	hc->lrw_prev = vmalloc_array(n, sizeof(u32));
-	hc->lrw_next = vmalloc_array(n, sizeof(u32));
-	hc->lrw_seq = vmalloc_array(n, sizeof(u64));
-	hc->valid = vzalloc(hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
-	hc->valid_staged = vzalloc(hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
-	hc->runs = kcalloc(hc->wb_jobs, sizeof(*hc->runs), GFP_KERNEL);
-	hc->copy_page = alloc_page(GFP_KERNEL);
-	if (!hc->state || !hc->lrw_prev || !hc->lrw_next || !hc->lrw_seq ||
-	    !hc->valid || !hc->valid_staged || !hc->runs || !hc->copy_page) {
+	hc->blocks.state = vzalloc(n);
+	hc->blocks.lrw_prev = vmalloc_array(n, sizeof(u32));
+	hc->blocks.lrw_next = vmalloc_array(n, sizeof(u32));
+	hc->blocks.lrw_seq = vmalloc_array(n, sizeof(u64));
+	hc->meta.valid = vzalloc(hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
+	hc->meta.valid_staged = vzalloc(hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
+	hc->wb.runs = kcalloc(hc->wb.jobs, sizeof(*hc->wb.runs), GFP_KERNEL);
+	hc->meta.copy_page = alloc_page(GFP_KERNEL);
+	if (!hc->blocks.state || !hc->blocks.lrw_prev || !hc->blocks.lrw_next ||
+	    !hc->blocks.lrw_seq ||
+	    !hc->meta.valid || !hc->meta.valid_staged || !hc->wb.runs || !hc->meta.copy_page) {
 		*error = "Cannot allocate the block map";
 		return -ENOMEM;
 	}
-	hims_lrw_init(&hc->lrw, n, hc->state, hc->lrw_prev, hc->lrw_next, hc->lrw_seq);
+	hims_lrw_init(&hc->blocks.lrw, n, hc->blocks.state, hc->blocks.lrw_prev,
+		      hc->blocks.lrw_next, hc->blocks.lrw_seq);
 	if (bioset_init(&hc->bs, BIO_POOL_SIZE, 0, 0)) {
 		*error = "Cannot allocate the bio set";
 		return -ENOMEM;
@@ -231,22 +233,22 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	hc->ti = ti;
 	ti->private = hc;
 	spin_lock_init(&hc->lock);
-	mutex_init(&hc->meta_lock);
-	init_waitqueue_head(&hc->wb_wait);
+	mutex_init(&hc->meta.lock);
+	init_waitqueue_head(&hc->wb.wait);
 	init_waitqueue_head(&hc->progress_wait);
 	INIT_WORK(&hc->defer_work, hims_process_deferred);
-	INIT_WORK(&hc->dd_work, hims_dedup_worker);
-	INIT_WORK(&hc->commit_work, hims_dedup_commit_work);
-	mutex_init(&hc->dd_lock);
-	mutex_init(&hc->commit_lock);
-	bio_list_init(&hc->dd_bios);
+	INIT_WORK(&hc->dedup.work, hims_dedup_worker);
+	INIT_WORK(&hc->dedup.commit_work, hims_dedup_commit_work);
+	mutex_init(&hc->dedup.lock);
+	mutex_init(&hc->dedup.commit_lock);
+	bio_list_init(&hc->dedup.bios);
 	bio_list_init(&hc->deferred);
-	bio_list_init(&hc->flush_waiters);
-	hc->high_pct = HIMS_DEFAULT_HIGH;
-	hc->low_pct = HIMS_DEFAULT_LOW;
-	hc->wb_jobs = HIMS_DEFAULT_JOBS;
-	hc->max_age_ms = HIMS_DEFAULT_MAX_AGE;
-	hc->age_mark_time = jiffies;
+	bio_list_init(&hc->wb.flush_waiters);
+	hc->wb.high_pct = HIMS_DEFAULT_HIGH;
+	hc->wb.low_pct = HIMS_DEFAULT_LOW;
+	hc->wb.jobs = HIMS_DEFAULT_JOBS;
+	hc->wb.max_age_ms = HIMS_DEFAULT_MAX_AGE;
+	hc->wb.age_mark_time = jiffies;
 
 	r = dm_get_device(ti, dm_shift_arg(&as), dm_table_get_mode(ti->table), &hc->ram_dev);
 	if (r) {
@@ -321,9 +323,9 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		 * A quarter full, buckets of 8 practically never overflow; an
 		 * overflow loses a hint and stores a duplicate again.
 		 */
-		if (!hc->index_entries)
-			hc->index_entries = max_t(u32, HIMS_DEDUP_WAYS,
-						  roundup_pow_of_two(4 * ram_blocks));
+		if (!hc->dedup.index_entries)
+			hc->dedup.index_entries =
+				max_t(u32, HIMS_DEDUP_WAYS, roundup_pow_of_two(4 * ram_blocks));
 	} else if (hims_geometry_init(&hc->geo, ram_blocks, total_blocks - ram_blocks)) {
 		ti->error = "Unsupported RAM-tier size";
 		goto bad;
@@ -334,11 +336,11 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			"SSD too small for the RAM-tier mirror, metadata and device length";
 		goto bad;
 	}
-	hc->high_blocks = div_u64((u64)ram_blocks * hc->high_pct, 100);
-	hc->low_blocks = div_u64((u64)ram_blocks * hc->low_pct, 100);
+	hc->wb.high_blocks = div_u64((u64)ram_blocks * hc->wb.high_pct, 100);
+	hc->wb.low_blocks = div_u64((u64)ram_blocks * hc->wb.low_pct, 100);
 
-	hc->meta_page = alloc_page(GFP_KERNEL);
-	if (!hc->meta_page) {
+	hc->meta.page = alloc_page(GFP_KERNEL);
+	if (!hc->meta.page) {
 		ti->error = "Cannot allocate a metadata page";
 		r = -ENOMEM;
 		goto bad;
@@ -355,7 +357,7 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = PTR_ERR(t);
 		goto bad;
 	}
-	hc->wb_thread = t;
+	hc->wb.thread = t;
 
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;
@@ -381,23 +383,25 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 	switch (type) {
 	case STATUSTYPE_INFO:
 		if (hims_dedup_on(hc)) {
-			mutex_lock(&hc->dd_lock);
-			hims_dedup_get_stats(&hc->dd, &st);
-			mutex_unlock(&hc->dd_lock);
+			mutex_lock(&hc->dedup.lock);
+			hims_dedup_get_stats(&hc->dedup.core, &st);
+			mutex_unlock(&hc->dedup.lock);
 		}
 		spin_lock_irq(&hc->lock);
 		if (!hims_dedup_on(hc)) {
-			st.mapped = hc->nr_valid;
-			st.phys_used = hc->nr_valid;
+			st.mapped = hc->meta.nr_valid;
+			st.phys_used = hc->meta.nr_valid;
 			st.dedup_x1000 = 1000;
 		}
 		DMEMIT("%s %llu %llu %u %u %llu %llu %lld %lld %lld %lld %s %d",
-		       mode_name(hc->mode), hc->nr_valid, hc->geo.ram_blocks,
-		       hc->lrw.nr_dirty, hc->lrw.nr_writeback,
-		       hc->restore_total - hc->restore_remaining, hc->restore_total,
-		       (s64)atomic64_read(&hc->ram_reads), (s64)atomic64_read(&hc->ram_writes),
-		       (s64)atomic64_read(&hc->ssd_reads), (s64)atomic64_read(&hc->ssd_writes),
-		       hc->wb_paused ? "paused" : "running", hc->error);
+		       mode_name(hc->mode), hc->meta.nr_valid, hc->geo.ram_blocks,
+		       hc->blocks.lrw.nr_dirty, hc->blocks.lrw.nr_writeback,
+		       hc->restore.total - hc->restore.remaining, hc->restore.total,
+		       (s64)atomic64_read(&hc->stats.ram_reads),
+		       (s64)atomic64_read(&hc->stats.ram_writes),
+		       (s64)atomic64_read(&hc->stats.ssd_reads),
+		       (s64)atomic64_read(&hc->stats.ssd_writes),
+		       hc->wb.paused ? "paused" : "running", hc->error);
 		DMEMIT(" %u %u %u %u %u.%03u %llu", st.mapped, st.phys_used, st.zero,
 		       st.spilled, st.dedup_x1000 / 1000, st.dedup_x1000 % 1000,
 		       st.index_bytes);
@@ -408,9 +412,9 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 		       mode_name(hc->mode), hims_dedup_on(hc) ? 14 : 10, hc->geo.ram_blocks);
 		if (hims_dedup_on(hc))
 			DMEMIT(" dedup %llu index_entries %u", hc->geo.dedup_blocks,
-			       hc->index_entries);
+			       hc->dedup.index_entries);
 		DMEMIT(" high_watermark %u low_watermark %u writeback_jobs %u max_age %u",
-		       hc->high_pct, hc->low_pct, hc->wb_jobs, hc->max_age_ms);
+		       hc->wb.high_pct, hc->wb.low_pct, hc->wb.jobs, hc->wb.max_age_ms);
 		break;
 	default:
 		if (maxlen)
@@ -428,22 +432,22 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
 	if (argc == 1 && !strcasecmp(argv[0], "pause_writeback")) {
 		spin_lock_irq(&hc->lock);
-		hc->wb_paused = true;
+		hc->wb.paused = true;
 		spin_unlock_irq(&hc->lock);
 		return 0;
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "resume_writeback")) {
 		spin_lock_irq(&hc->lock);
-		hc->wb_paused = false;
+		hc->wb.paused = false;
 		spin_unlock_irq(&hc->lock);
 		hims_kick_writeback(hc);
 		return 0;
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "clear_stats")) {
-		atomic64_set(&hc->ram_reads, 0);
-		atomic64_set(&hc->ram_writes, 0);
-		atomic64_set(&hc->ssd_reads, 0);
-		atomic64_set(&hc->ssd_writes, 0);
+		atomic64_set(&hc->stats.ram_reads, 0);
+		atomic64_set(&hc->stats.ram_writes, 0);
+		atomic64_set(&hc->stats.ssd_reads, 0);
+		atomic64_set(&hc->stats.ssd_writes, 0);
 		return 0;
 	}
 	if (argc == 2 && !strcasecmp(argv[0], "mode")) {

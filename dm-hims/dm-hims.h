@@ -41,6 +41,26 @@
 
 enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
 
+/*
+ * Locking
+ * =======
+ *
+ * Lock order, outermost first:
+ *
+ *   dedup.commit_lock  (mutex)    one dedup commit at a time
+ *   dedup.lock         (mutex)    the dedup core; sleeps inside (block I/O)
+ *   meta.lock          (mutex)    meta.page and meta.copy_page, the
+ *                                 restore thread's start and stop
+ *   lock               (spinlock, irq-safe) the block state below
+ *
+ * @lock is taken from map, end_io and kcopyd callbacks, so it is always
+ * taken with interrupts off and nothing under it sleeps.  Fields marked
+ * [lock] are written only under @lock; fields marked [once] are set before
+ * the device serves I/O and read without a lock; [meta.lock] and
+ * [dedup.lock] name the mutexes; [restore] and [defer worker] fields belong
+ * to that thread; READ_ONCE/WRITE_ONCE mark the lockless accesses.
+ */
+
 /* A writeback copy in flight. */
 struct hims_run {
 	struct hims_c *hc;
@@ -50,93 +70,118 @@ struct hims_run {
 	bool active;
 };
 
-struct hims_c {
-	struct dm_target *ti;
-	struct dm_dev *ram_dev;
-	struct dm_dev *ssd_dev;
-	struct hims_geometry geo;
-	u8 uuid[HIMS_UUID_SIZE];
-	enum hims_mode mode;
-
-	/* Table options. */
-	unsigned int high_pct;
-	unsigned int low_pct;
-	unsigned int wb_jobs;
-	unsigned int max_age_ms;
-	u32 high_blocks;
-	u32 low_blocks;
-
-	/* Protects everything below up to the counters. */
-	spinlock_t lock;
-	struct hims_lrw lrw;
-	u8 *state;
-	u32 *lrw_prev;
+/* Per-block state and the least-recently-written order. */
+struct hims_blocks {
+	struct hims_lrw lrw;		/* [lock] dirty blocks, oldest first */
+	u8 *state;			/* [lock] HIMS_BLK_* per physical block */
+	u32 *lrw_prev;			/* [lock] storage of @lrw */
 	u32 *lrw_next;
 	u64 *lrw_seq;
-	void *valid;		/* "ever written" bitmap, as on the SSD (LE) */
-	void *valid_staged;	/* valid + bits of deferred writes (worker) */
-	u64 nr_valid;
-	u64 write_seq;		/* number of the last completed RAM-tier write */
-	u64 flush_target;	/* write back every write up to this number */
-	u64 age_target;		/* writes up to this number are too old */
-	u64 age_mark_seq;
-	unsigned long age_mark_time;
-	struct hims_run *runs;
-	unsigned int runs_active;
-	bool wb_active;		/* between the high and low watermarks */
-	bool wb_paused;
-	bool wb_kick;
-	int error;		/* sticky writeback error */
-	bool loaded;
-	bool suspended;
-	bool restore_done;
-	u64 restore_total;
-	u64 restore_remaining;
-	u32 restore_cursor;
-	u64 restore_errors;
-	struct bio_list deferred;
-	struct bio_list flush_waiters;
+	u64 write_seq;			/* [lock] number of the last completed write */
+};
 
+/* The SSD's metadata as held in memory (hims-metadata.c). */
+struct hims_meta {
+	void *valid;		/* [lock] "ever written" bitmap, as on the SSD (LE) */
+	void *valid_staged;	/* [defer worker] valid + bits of deferred writes */
+	u64 nr_valid;		/* [lock] bits set in @valid */
+	struct mutex lock;	/* meta.lock: @page, @copy_page, restore.thread */
+	struct page *page;	/* [meta.lock] bounce page of metadata I/O */
+	struct page *copy_page;	/* [meta.lock] bounce of single-block restores */
+};
+
+/* Writeback to the SSD mirror and flush completion (hims-writeback.c). */
+struct hims_wb {
+	unsigned int high_pct;		/* [once] table options */
+	unsigned int low_pct;
+	unsigned int jobs;
+	unsigned int max_age_ms;
+	u32 high_blocks;		/* [once] the watermarks in blocks */
+	u32 low_blocks;
+
+	u64 flush_target;		/* [lock] write back every write up to this */
+	u64 age_target;			/* [lock] writes up to this are too old */
+	u64 age_mark_seq;		/* [lock] */
+	unsigned long age_mark_time;	/* [lock] */
+	struct hims_run *runs;		/* [lock] @jobs slots */
+	unsigned int runs_active;	/* [lock] */
+	bool active;			/* [lock] between the high and low watermarks */
+	bool paused;			/* [lock] */
+	bool kick;			/* WRITE_ONCE: the thread has work */
+	struct bio_list flush_waiters;	/* [lock] flushes and FUA writes waiting */
+	struct task_struct *thread;	/* [once] */
+	wait_queue_head_t wait;		/* the thread sleeps here */
+};
+
+/* The restore of the RAM tier from the mirror (hims-restore.c). */
+struct hims_restore {
+	bool done;			/* [lock] RAM holds every block; READ_ONCE */
+	u64 total;			/* [lock] blocks to restore at load */
+	u64 remaining;			/* [lock] */
+	u32 cursor;			/* [restore] next block to look at */
+	u64 errors;			/* [lock] failed copies: blocks stay on the SSD */
+	struct task_struct *thread;	/* [meta.lock] */
+};
+
+/* Counters shown by status; lockless. */
+struct hims_stats {
 	atomic64_t ram_reads;
 	atomic64_t ram_writes;
 	atomic64_t ssd_reads;
 	atomic64_t ssd_writes;
+};
 
-	struct mutex meta_lock;	/* bitmap writes; restore thread start/stop */
-	struct page *meta_page;
-	struct page *copy_page;
-
-	struct workqueue_struct *wq;
-	struct work_struct defer_work;
-	struct task_struct *wb_thread;
-	struct task_struct *restore_thread;
-	wait_queue_head_t wb_wait;
-	wait_queue_head_t progress_wait;
-	struct dm_kcopyd_client *kc;
-	struct bio_set bs;
-
-	/*
-	 * Dedup of the RAM tier (geo.dedup_blocks): logical blocks map to
-	 * physical RAM blocks, and everything above (state, LRW order,
-	 * writeback, restore) counts physical blocks.  The dedup worker
-	 * handles every write, discard and flush of the RAM tier, one block
-	 * at a time under dd_lock; reads are remapped in map unless their
-	 * block is being written (dd_busy).
-	 */
-	struct hims_dedup dd;
-	void *dd_mem;
-	u32 index_entries;
-	u64 fmt_id;
-	struct mutex dd_lock;		/* the dedup core; may sleep inside */
+/*
+ * Dedup of the RAM tier (geo.dedup_blocks != 0): logical blocks map to
+ * physical RAM blocks, and everything else (block state, LRW order,
+ * writeback, restore) counts physical blocks.  The dedup worker handles
+ * every write, discard and flush of the RAM tier, one block at a time under
+ * @lock; reads are remapped in map unless their block is being written
+ * (@busy).  See hims-dedup-glue.c.
+ */
+struct hims_dedup_ctx {
+	struct hims_dedup core;		/* [dedup.lock] plain-C map, refcounts, index */
+	void *mem;			/* [once] storage of @core */
+	u32 index_entries;		/* [once] table option */
+	u64 fmt_id;			/* [once] metadata instance id */
+	struct mutex lock;		/* dedup.lock: @core; sleeps inside */
 	struct mutex commit_lock;	/* one commit at a time */
-	unsigned long *dd_busy;		/* under lock */
-	struct bio_list dd_bios;	/* under lock */
-	struct work_struct dd_work;
+	unsigned long *busy;		/* [hc->lock] logical blocks being written */
+	struct bio_list bios;		/* [hc->lock] queued for the worker */
+	struct work_struct work;
 	struct work_struct commit_work;
-	struct dm_bufio_client *bufio;
-	struct page *dd_data_page;	/* the block being written */
-	struct page *dd_cmp_page;	/* a candidate to share */
-	unsigned long last_commit;
+	struct dm_bufio_client *bufio;	/* [once] metadata blocks */
+	struct page *data_page;		/* [dedup.lock] the block being written */
+	struct page *cmp_page;		/* [dedup.lock] a candidate to share */
+	unsigned long last_commit;	/* [dedup.commit_lock] jiffies */
+};
+
+struct hims_c {
+	struct dm_target *ti;
+	struct dm_dev *ram_dev;
+	struct dm_dev *ssd_dev;
+	struct hims_geometry geo;	/* [once] */
+	u8 uuid[HIMS_UUID_SIZE];	/* [once] */
+	enum hims_mode mode;		/* WRITE_ONCE by the mode message */
+
+	spinlock_t lock;		/* see "Locking" above */
+	int error;			/* [lock] sticky: the device's error state */
+	bool loaded;			/* the first preresume loaded the metadata */
+	bool suspended;			/* WRITE_ONCE in postsuspend/resume */
+
+	struct hims_blocks blocks;
+	struct hims_meta meta;
+	struct hims_wb wb;
+	struct hims_restore restore;
+	struct hims_stats stats;
+	struct hims_dedup_ctx dedup;
+
+	struct bio_list deferred;	/* [lock] writes for the defer worker */
+	struct workqueue_struct *wq;	/* defer, dedup and commit work */
+	struct work_struct defer_work;
+	wait_queue_head_t progress_wait;	/* restore, writeback, drain progress */
+	struct dm_kcopyd_client *kc;	/* writeback and restore copies */
+	struct bio_set bs;		/* clones to the mirror in sync mode */
 };
 
 /* Per-bio data. */

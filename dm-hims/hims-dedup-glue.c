@@ -20,8 +20,8 @@ static sector_t hims_spill_sector(struct hims_c *hc, u32 slot)
 /* Lock held: the physical block's current data is on the SSD mirror only. */
 static bool hims_phys_on_ssd(struct hims_c *hc, u32 phys)
 {
-	return !hc->restore_done && test_bit_le(phys, hc->valid) &&
-		!(hc->state[phys] & HIMS_BLK_RESTORED);
+	return !hc->restore.done && test_bit_le(phys, hc->meta.valid) &&
+		!(hc->blocks.state[phys] & HIMS_BLK_RESTORED);
 }
 
 /* Reads physical block @phys (RAM, or the mirror before its restore). */
@@ -42,9 +42,9 @@ static bool hims_same_data(void *ctx, u32 phys)
 {
 	struct hims_c *hc = ctx;
 
-	if (hims_read_phys(hc, phys, hc->dd_cmp_page))
+	if (hims_read_phys(hc, phys, hc->dedup.cmp_page))
 		return false;	/* cannot compare: do not share */
-	return !memcmp(page_address(hc->dd_cmp_page), page_address(hc->dd_data_page),
+	return !memcmp(page_address(hc->dedup.cmp_page), page_address(hc->dedup.data_page),
 		       HIMS_BLOCK_SIZE);
 }
 
@@ -53,7 +53,7 @@ static int hims_dedup_read_block(struct hims_c *hc, u32 lblk, struct page *page)
 {
 	u32 where;
 
-	switch (hims_dedup_lookup(&hc->dd, lblk, &where)) {
+	switch (hims_dedup_lookup(&hc->dedup.core, lblk, &where)) {
 	case HIMS_DEDUP_AT_RAM:
 		return hims_read_phys(hc, where, page);
 	case HIMS_DEDUP_AT_SPILL:
@@ -78,51 +78,51 @@ int hims_dedup_commit(struct hims_c *hc)
 	u64 epoch;
 	int r = 0;
 
-	mutex_lock(&hc->commit_lock);
-	mutex_lock(&hc->dd_lock);
-	if (!hims_dedup_commit_needed(&hc->dd)) {
-		mutex_unlock(&hc->dd_lock);
+	mutex_lock(&hc->dedup.commit_lock);
+	mutex_lock(&hc->dedup.lock);
+	if (!hims_dedup_commit_needed(&hc->dedup.core)) {
+		mutex_unlock(&hc->dedup.lock);
 		r = hims_drain(hc);
 		goto out;
 	}
-	if (hims_dedup_commit_begin(&hc->dd, &epoch)) {
-		mutex_unlock(&hc->dd_lock);
+	if (hims_dedup_commit_begin(&hc->dedup.core, &epoch)) {
+		mutex_unlock(&hc->dedup.lock);
 		r = -EIO;
 		goto out;
 	}
-	for (meta = hims_dedup_commit_next(&hc->dd, 0); meta != HIMS_DEDUP_NONE;
-	     meta = hims_dedup_commit_next(&hc->dd, meta + 1)) {
-		slot = hims_dedup_meta_write_slot(&hc->dd, meta);
-		data = dm_bufio_new(hc->bufio, 2 + 2 * meta + slot, &bp);
+	for (meta = hims_dedup_commit_next(&hc->dedup.core, 0); meta != HIMS_DEDUP_NONE;
+	     meta = hims_dedup_commit_next(&hc->dedup.core, meta + 1)) {
+		slot = hims_dedup_meta_write_slot(&hc->dedup.core, meta);
+		data = dm_bufio_new(hc->dedup.bufio, 2 + 2 * meta + slot, &bp);
 		if (IS_ERR(data)) {
 			r = PTR_ERR(data);
 			break;
 		}
-		hims_dedup_meta_encode_state(&hc->dd, meta, epoch, hc->fmt_id, data);
+		hims_dedup_meta_encode_state(&hc->dedup.core, meta, epoch, hc->dedup.fmt_id, data);
 		dm_bufio_mark_buffer_dirty(bp);
 		dm_bufio_release(bp);
 	}
-	mutex_unlock(&hc->dd_lock);
+	mutex_unlock(&hc->dedup.lock);
 
 	/* The data first, so no durable map entry points at stale data. */
 	if (!r)
 		r = hims_drain(hc);
 	if (!r)
-		r = dm_bufio_write_dirty_buffers(hc->bufio);
+		r = dm_bufio_write_dirty_buffers(hc->dedup.bufio);
 	if (!r)
-		r = dm_bufio_issue_flush(hc->bufio);
+		r = dm_bufio_issue_flush(hc->dedup.bufio);
 	if (!r) {
-		mutex_lock(&hc->meta_lock);
-		hims_dedup_record_encode(page_address(hc->meta_page), &hc->dd.cfg, epoch,
-					 hc->fmt_id);
+		mutex_lock(&hc->meta.lock);
+		hims_dedup_record_encode(page_address(hc->meta.page), &hc->dedup.core.cfg, epoch,
+					 hc->dedup.fmt_id);
 		r = hims_block_io(ssd_bdev(hc),
-				  hc->geo.dedup_start + hims_dedup_record_slot(&hc->dd),
-				  hc->meta_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
-		mutex_unlock(&hc->meta_lock);
+				  hc->geo.dedup_start + hims_dedup_record_slot(&hc->dedup.core),
+				  hc->meta.page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+		mutex_unlock(&hc->meta.lock);
 	}
-	mutex_lock(&hc->dd_lock);
-	hims_dedup_commit_end(&hc->dd, epoch, !r);
-	mutex_unlock(&hc->dd_lock);
+	mutex_lock(&hc->dedup.lock);
+	hims_dedup_commit_end(&hc->dedup.core, epoch, !r);
+	mutex_unlock(&hc->dedup.lock);
 	if (r) {
 		DMERR("dedup metadata commit failed: %d; device in error state", r);
 		spin_lock_irq(&hc->lock);
@@ -131,33 +131,33 @@ int hims_dedup_commit(struct hims_c *hc)
 		spin_unlock_irq(&hc->lock);
 	}
 out:
-	hc->last_commit = jiffies;
-	mutex_unlock(&hc->commit_lock);
+	hc->dedup.last_commit = jiffies;
+	mutex_unlock(&hc->dedup.commit_lock);
 	return r;
 }
 
 /* Periodic: frees become reusable and mappings durable without a flush. */
 void hims_dedup_commit_work(struct work_struct *work)
 {
-	struct hims_c *hc = container_of(work, struct hims_c, commit_work);
+	struct hims_c *hc = container_of(work, struct hims_c, dedup.commit_work);
 	bool needed;
 
-	mutex_lock(&hc->dd_lock);
-	needed = hims_dedup_commit_needed(&hc->dd);
-	mutex_unlock(&hc->dd_lock);
+	mutex_lock(&hc->dedup.lock);
+	needed = hims_dedup_commit_needed(&hc->dedup.core);
+	mutex_unlock(&hc->dedup.lock);
 	if (needed)
 		hims_dedup_commit(hc);
 	else
-		hc->last_commit = jiffies;
+		hc->dedup.last_commit = jiffies;
 }
 
 static void hims_dedup_busy(struct hims_c *hc, u32 lblk, bool busy)
 {
 	spin_lock_irq(&hc->lock);
 	if (busy)
-		__set_bit(lblk, hc->dd_busy);
+		__set_bit(lblk, hc->dedup.busy);
 	else
-		__clear_bit(lblk, hc->dd_busy);
+		__clear_bit(lblk, hc->dedup.busy);
 	spin_unlock_irq(&hc->lock);
 }
 
@@ -195,19 +195,19 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 
 	if (res->action == HIMS_DEDUP_SPILL)
 		return hims_block_io(ssd_bdev(hc), hc->geo.spill_start + phys,
-				     hc->dd_data_page, REQ_OP_WRITE);
+				     hc->dedup.data_page, REQ_OP_WRITE);
 
 	/* A block being restored is copied over by the restorer: wait. */
 	wait_event(hc->progress_wait, hims_range_not_restoring(hc, phys, phys));
 	spin_lock_irqsave(&hc->lock, flags);
 	hims_mark_restored(hc, phys, phys);
-	if (!test_bit_le(phys, hc->valid)) {
-		__set_bit_le(phys, hc->valid);
-		hc->nr_valid++;
+	if (!test_bit_le(phys, hc->meta.valid)) {
+		__set_bit_le(phys, hc->meta.valid);
+		hc->meta.nr_valid++;
 	}
 	spin_unlock_irqrestore(&hc->lock, flags);
 
-	r = hims_block_io(ram_bdev(hc), 1 + phys, hc->dd_data_page, REQ_OP_WRITE);
+	r = hims_block_io(ram_bdev(hc), 1 + phys, hc->dedup.data_page, REQ_OP_WRITE);
 	if (r)
 		return r;
 	if (READ_ONCE(hc->mode) == HIMS_SYNC) {
@@ -216,11 +216,11 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 		spin_unlock_irqrestore(&hc->lock, flags);
 		if (!r)
 			return hims_block_io(ssd_bdev(hc), hc->geo.mirror_start + phys,
-					     hc->dd_data_page, REQ_OP_WRITE);
+					     hc->dedup.data_page, REQ_OP_WRITE);
 	}
 	spin_lock_irqsave(&hc->lock, flags);
-	hims_lrw_mark_dirty(&hc->lrw, phys, ++hc->write_seq);
-	r = hc->lrw.nr_dirty > hc->high_blocks;
+	hims_lrw_mark_dirty(&hc->blocks.lrw, phys, ++hc->blocks.write_seq);
+	r = hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
 	spin_unlock_irqrestore(&hc->lock, flags);
 	if (r)
 		hims_kick_writeback(hc);
@@ -232,7 +232,7 @@ static int hims_dedup_write_block(struct hims_c *hc, struct bio *bio, u32 lblk,
 				  unsigned int offset, unsigned int skip,
 				  unsigned int len)
 {
-	void *data = page_address(hc->dd_data_page);
+	void *data = page_address(hc->dedup.data_page);
 	struct hims_dedup_result res;
 	bool is_zero;
 	u64 fp;
@@ -241,19 +241,19 @@ static int hims_dedup_write_block(struct hims_c *hc, struct bio *bio, u32 lblk,
 	hims_dedup_busy(hc, lblk, true);
 	for (;;) {
 		r = 0;
-		mutex_lock(&hc->dd_lock);
+		mutex_lock(&hc->dedup.lock);
 		if (len < HIMS_BLOCK_SIZE) {
-			r = hims_dedup_read_block(hc, lblk, hc->dd_data_page);
+			r = hims_dedup_read_block(hc, lblk, hc->dedup.data_page);
 			if (r)
 				break;
 		}
 		hims_bio_copy(bio, skip, data + offset, len, false);
 		is_zero = !memchr_inv(data, 0, HIMS_BLOCK_SIZE);
 		fp = is_zero ? 0 : xxh64(data, HIMS_BLOCK_SIZE, 0);
-		hims_dedup_write(&hc->dd, lblk, fp, is_zero, hims_same_data, hc, &res);
+		hims_dedup_write(&hc->dedup.core, lblk, fp, is_zero, hims_same_data, hc, &res);
 		if (res.action != HIMS_DEDUP_NEED_COMMIT)
 			break;
-		mutex_unlock(&hc->dd_lock);
+		mutex_unlock(&hc->dedup.lock);
 		r = hims_dedup_commit(hc);
 		if (r)
 			goto out;
@@ -263,10 +263,10 @@ static int hims_dedup_write_block(struct hims_c *hc, struct bio *bio, u32 lblk,
 			r = -ENOSPC;
 		} else if (res.action == HIMS_DEDUP_WRITE || res.action == HIMS_DEDUP_SPILL) {
 			r = hims_dedup_store(hc, &res);
-			hims_dedup_write_done(&hc->dd, &res);
+			hims_dedup_write_done(&hc->dedup.core, &res);
 		}
 	}
-	mutex_unlock(&hc->dd_lock);
+	mutex_unlock(&hc->dedup.lock);
 out:
 	hims_dedup_busy(hc, lblk, false);
 	return r;
@@ -282,9 +282,9 @@ static int hims_dedup_discard_bio(struct hims_c *hc, struct bio *bio)
 	/* Only whole blocks are unmapped: discard is a hint. */
 	for (lblk = first; lblk < end; lblk++) {
 		hims_dedup_busy(hc, lblk, true);
-		mutex_lock(&hc->dd_lock);
-		hims_dedup_discard(&hc->dd, lblk, &res);
-		mutex_unlock(&hc->dd_lock);
+		mutex_lock(&hc->dedup.lock);
+		hims_dedup_discard(&hc->dedup.core, lblk, &res);
+		mutex_unlock(&hc->dedup.lock);
 		hims_dedup_busy(hc, lblk, false);
 	}
 	return 0;
@@ -326,16 +326,16 @@ static int hims_dedup_route_read(struct hims_c *hc, struct bio *bio, bool in_map
 	bool on_ssd;
 	u64 b;
 
-	if (test_bit(first, hc->dd_busy))
+	if (test_bit(first, hc->dedup.busy))
 		return HIMS_DEFER;
-	kind = hims_dedup_lookup(&hc->dd, first, &where);
+	kind = hims_dedup_lookup(&hc->dedup.core, first, &where);
 	if (kind == HIMS_DEDUP_AT_NONE)
 		kind = HIMS_DEDUP_AT_ZERO;
 	on_ssd = kind == HIMS_DEDUP_AT_RAM && hims_phys_on_ssd(hc, where);
 	for (b = first + 1; b <= last; b++) {
-		if (test_bit(b, hc->dd_busy))
+		if (test_bit(b, hc->dedup.busy))
 			break;
-		k = hims_dedup_lookup(&hc->dd, b, &w);
+		k = hims_dedup_lookup(&hc->dedup.core, b, &w);
 		if (k == HIMS_DEDUP_AT_NONE)
 			k = HIMS_DEDUP_AT_ZERO;
 		if (k != kind)
@@ -378,9 +378,9 @@ void hims_dedup_defer(struct hims_c *hc, struct bio *bio)
 	unsigned long flags;
 
 	spin_lock_irqsave(&hc->lock, flags);
-	bio_list_add(&hc->dd_bios, bio);
+	bio_list_add(&hc->dedup.bios, bio);
 	spin_unlock_irqrestore(&hc->lock, flags);
-	queue_work(hc->wq, &hc->dd_work);
+	queue_work(hc->wq, &hc->dedup.work);
 }
 
 static void hims_dedup_complete(struct bio *bio, int r)
@@ -392,14 +392,14 @@ static void hims_dedup_complete(struct bio *bio, int r)
 
 void hims_dedup_worker(struct work_struct *work)
 {
-	struct hims_c *hc = container_of(work, struct hims_c, dd_work);
+	struct hims_c *hc = container_of(work, struct hims_c, dedup.work);
 	struct bio_list bios;
 	struct bio *bio;
 	int r;
 
 	spin_lock_irq(&hc->lock);
-	bios = hc->dd_bios;
-	bio_list_init(&hc->dd_bios);
+	bios = hc->dedup.bios;
+	bio_list_init(&hc->dedup.bios);
 	spin_unlock_irq(&hc->lock);
 
 	while ((bio = bio_list_pop(&bios))) {
@@ -414,11 +414,11 @@ void hims_dedup_worker(struct work_struct *work)
 			hims_dedup_complete(bio, r);
 		} else {
 			/* A read that waited for a write of its block. */
-			mutex_lock(&hc->dd_lock);
+			mutex_lock(&hc->dedup.lock);
 			spin_lock_irq(&hc->lock);
 			r = hims_dedup_route_read(hc, bio, false);
 			spin_unlock_irq(&hc->lock);
-			mutex_unlock(&hc->dd_lock);
+			mutex_unlock(&hc->dedup.lock);
 			if (r == DM_MAPIO_REMAPPED)
 				dm_submit_bio_remap(bio, NULL);
 			else if (r == DM_MAPIO_SUBMITTED)
@@ -438,11 +438,11 @@ int hims_dedup_map(struct hims_c *hc, struct bio *bio, struct hims_extent *ext)
 	if (op_is_write(bio_op(bio)) || bio_op(bio) == REQ_OP_DISCARD) {
 		if (ext->nr_sectors < bio_sectors(bio))
 			dm_accept_partial_bio(bio, ext->nr_sectors);
-		atomic64_inc(&hc->ram_writes);
+		atomic64_inc(&hc->stats.ram_writes);
 		hims_dedup_defer(hc, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	atomic64_inc(&hc->ram_reads);
+	atomic64_inc(&hc->stats.ram_reads);
 	if (ext->nr_sectors < bio_sectors(bio))
 		dm_accept_partial_bio(bio, ext->nr_sectors);
 	spin_lock_irqsave(&hc->lock, flags);
@@ -451,9 +451,9 @@ int hims_dedup_map(struct hims_c *hc, struct bio *bio, struct hims_extent *ext)
 		/* Just the busy block waits for the worker. */
 		dm_accept_partial_bio(bio, min_t(u32, bio_sectors(bio), HIMS_SECTORS_PER_BLOCK -
 			(bio->bi_iter.bi_sector & (HIMS_SECTORS_PER_BLOCK - 1))));
-		bio_list_add(&hc->dd_bios, bio);
+		bio_list_add(&hc->dedup.bios, bio);
 		spin_unlock_irqrestore(&hc->lock, flags);
-		queue_work(hc->wq, &hc->dd_work);
+		queue_work(hc->wq, &hc->dedup.work);
 		return DM_MAPIO_SUBMITTED;
 	}
 	spin_unlock_irqrestore(&hc->lock, flags);
@@ -479,10 +479,10 @@ int hims_dedup_load(struct hims_c *hc)
 	rec0 = kmalloc(HIMS_BLOCK_SIZE, GFP_KERNEL);
 	if (!rec0)
 		return -ENOMEM;
-	r = hims_block_io(ssd_bdev(hc), hc->geo.dedup_start, hc->meta_page, REQ_OP_READ);
+	r = hims_block_io(ssd_bdev(hc), hc->geo.dedup_start, hc->meta.page, REQ_OP_READ);
 	if (!r) {
-		memcpy(rec0, page_address(hc->meta_page), HIMS_BLOCK_SIZE);
-		r = hims_block_io(ssd_bdev(hc), hc->geo.dedup_start + 1, hc->meta_page,
+		memcpy(rec0, page_address(hc->meta.page), HIMS_BLOCK_SIZE);
+		r = hims_block_io(ssd_bdev(hc), hc->geo.dedup_start + 1, hc->meta.page,
 				  REQ_OP_READ);
 	}
 	if (r) {
@@ -490,23 +490,23 @@ int hims_dedup_load(struct hims_c *hc)
 		DMERR("cannot read the dedup commit records: %d", r);
 		return r;
 	}
-	rslot = hims_dedup_record_choose(rec0, page_address(hc->meta_page), &hc->dd.cfg,
-					 hc->fmt_id, &durable);
+	rslot = hims_dedup_record_choose(rec0, page_address(hc->meta.page), &hc->dedup.core.cfg,
+					 hc->dedup.fmt_id, &durable);
 	kfree(rec0);
 	if (rslot < 0)
 		return 0;	/* never committed: empty */
 
 	for (meta = 0; meta < hc->geo.meta_blocks; meta++) {
-		slot0 = dm_bufio_read(hc->bufio, 2 + 2 * meta, &bp0);
+		slot0 = dm_bufio_read(hc->dedup.bufio, 2 + 2 * meta, &bp0);
 		if (IS_ERR(slot0))
 			return PTR_ERR(slot0);
-		slot1 = dm_bufio_read(hc->bufio, 2 + 2 * meta + 1, &bp1);
+		slot1 = dm_bufio_read(hc->dedup.bufio, 2 + 2 * meta + 1, &bp1);
 		if (IS_ERR(slot1)) {
 			dm_bufio_release(bp0);
 			return PTR_ERR(slot1);
 		}
-		r = hims_dedup_meta_load(&hc->dd, meta, slot0, slot1, durable, hc->fmt_id,
-					 &err);
+		r = hims_dedup_meta_load(&hc->dedup.core, meta, slot0, slot1, durable,
+					 hc->dedup.fmt_id, &err);
 		dm_bufio_release(bp1);
 		dm_bufio_release(bp0);
 		if (r < 0) {
@@ -515,15 +515,15 @@ int hims_dedup_load(struct hims_c *hc)
 			return -EILSEQ;
 		}
 	}
-	if (hims_dedup_rebuild(&hc->dd, durable, rslot, &rep)) {
+	if (hims_dedup_rebuild(&hc->dedup.core, durable, rslot, &rep)) {
 		DMERR("dedup metadata of commit %llu inconsistent: %s (%u: %u, %u/%u)",
 		      durable, hims_dedup_check_str(rep.code), rep.index, rep.value,
 		      rep.expected, rep.found);
 		return -EILSEQ;
 	}
 	for (phys = 0; phys < hc->geo.ram_blocks; phys++)
-		if (hc->dd.refcount[phys])
-			__set_bit_le(phys, hc->valid);
+		if (hc->dedup.core.refcount[phys])
+			__set_bit_le(phys, hc->meta.valid);
 	return 0;
 }
 
@@ -533,7 +533,7 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 		.nr_logical = hc->geo.dedup_blocks,
 		.nr_phys = hc->geo.ram_blocks,
 		.nr_spill = hc->geo.spill_blocks,
-		.index_entries = hc->index_entries,
+		.index_entries = hc->dedup.index_entries,
 	};
 	__le64 fmt_id;
 	u64 bytes;
@@ -546,28 +546,29 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 		*error = "Unsupported dedup configuration";
 		return -EINVAL;
 	}
-	hc->dd_mem = kvzalloc(bytes, GFP_KERNEL);
-	hc->dd_busy = bitmap_zalloc(hc->geo.dedup_blocks, GFP_KERNEL);
-	hc->dd_data_page = alloc_page(GFP_KERNEL);
-	hc->dd_cmp_page = alloc_page(GFP_KERNEL);
-	if (!hc->dd_mem || !hc->dd_busy || !hc->dd_data_page || !hc->dd_cmp_page) {
+	hc->dedup.mem = kvzalloc(bytes, GFP_KERNEL);
+	hc->dedup.busy = bitmap_zalloc(hc->geo.dedup_blocks, GFP_KERNEL);
+	hc->dedup.data_page = alloc_page(GFP_KERNEL);
+	hc->dedup.cmp_page = alloc_page(GFP_KERNEL);
+	if (!hc->dedup.mem || !hc->dedup.busy || !hc->dedup.data_page || !hc->dedup.cmp_page) {
 		*error = "Cannot allocate the dedup map and index";
 		return -ENOMEM;
 	}
-	if (hims_dedup_init(&hc->dd, &cfg, hc->dd_mem)) {
+	if (hims_dedup_init(&hc->dedup.core, &cfg, hc->dedup.mem)) {
 		*error = "Unsupported dedup configuration";
 		return -EINVAL;
 	}
 	/* The metadata's instance id: the superblock UUID's first 8 bytes. */
 	memcpy(&fmt_id, hc->uuid, sizeof(fmt_id));
-	hc->fmt_id = le64_to_cpu(fmt_id);
-	hc->bufio = dm_bufio_client_create(ssd_bdev(hc), HIMS_BLOCK_SIZE, 1, 0, NULL, NULL, 0);
-	if (IS_ERR(hc->bufio)) {
-		hc->bufio = NULL;
+	hc->dedup.fmt_id = le64_to_cpu(fmt_id);
+	hc->dedup.bufio = dm_bufio_client_create(ssd_bdev(hc), HIMS_BLOCK_SIZE, 1, 0,
+						 NULL, NULL, 0);
+	if (IS_ERR(hc->dedup.bufio)) {
+		hc->dedup.bufio = NULL;
 		*error = "Cannot create the dedup metadata cache";
 		return -ENOMEM;
 	}
-	dm_bufio_set_sector_offset(hc->bufio, block_to_sector(hc->geo.dedup_start));
-	hc->last_commit = jiffies;
+	dm_bufio_set_sector_offset(hc->dedup.bufio, block_to_sector(hc->geo.dedup_start));
+	hc->dedup.last_commit = jiffies;
 	return 0;
 }

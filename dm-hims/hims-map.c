@@ -8,7 +8,7 @@
 
 static bool hims_range_valid(struct hims_c *hc, u64 first, u64 last)
 {
-	return find_next_zero_bit_le(hc->valid, last + 1, first) > last;
+	return find_next_zero_bit_le(hc->meta.valid, last + 1, first) > last;
 }
 
 /* Lock held. */
@@ -17,7 +17,7 @@ bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits)
 	u64 b;
 
 	for (b = first; b <= last; b++)
-		if (hc->state[b] & bits)
+		if (hc->blocks.state[b] & bits)
 			return true;
 	return false;
 }
@@ -28,13 +28,13 @@ static bool hims_needs_partial_restore(struct hims_c *hc, struct bio *bio,
 {
 	sector_t end = sector + bio_sectors(bio);
 
-	if (hc->restore_done)
+	if (hc->restore.done)
 		return false;
 	if ((sector & (HIMS_SECTORS_PER_BLOCK - 1)) &&
-	    test_bit_le(first, hc->valid) && !(hc->state[first] & HIMS_BLK_RESTORED))
+	    test_bit_le(first, hc->meta.valid) && !(hc->blocks.state[first] & HIMS_BLK_RESTORED))
 		return true;
 	if ((end & (HIMS_SECTORS_PER_BLOCK - 1)) &&
-	    test_bit_le(last, hc->valid) && !(hc->state[last] & HIMS_BLK_RESTORED))
+	    test_bit_le(last, hc->meta.valid) && !(hc->blocks.state[last] & HIMS_BLK_RESTORED))
 		return true;
 	return false;
 }
@@ -58,7 +58,7 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 		return HIMS_DEFER;
 
 	spin_lock_irqsave(&hc->lock, flags);
-	if (!hc->restore_done) {
+	if (!hc->restore.done) {
 		if (hims_range_has(hc, first, last, HIMS_BLK_RESTORING) ||
 		    hims_needs_partial_restore(hc, bio, first, last, bio->bi_iter.bi_sector)) {
 			spin_unlock_irqrestore(&hc->lock, flags);
@@ -94,7 +94,7 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 			hb->flags |= HB_FLUSH_AFTER;
 		}
 	}
-	atomic64_inc(&hc->ram_writes);
+	atomic64_inc(&hc->stats.ram_writes);
 	bio_set_dev(bio, ram_bdev(hc));
 	bio->bi_iter.bi_sector = ext->ram_sector;
 	return DM_MAPIO_REMAPPED;
@@ -126,7 +126,8 @@ static int hims_route(struct hims_c *hc, struct bio *bio, bool in_map, gfp_t gfp
 			bio_endio(bio);	/* a hint the SSD cannot take */
 			return DM_MAPIO_SUBMITTED;
 		}
-		atomic64_inc(op_is_write(bio_op(bio)) ? &hc->ssd_writes : &hc->ssd_reads);
+		atomic64_inc(op_is_write(bio_op(bio)) ? &hc->stats.ssd_writes :
+			     &hc->stats.ssd_reads);
 		bio_set_dev(bio, ssd_bdev(hc));
 		bio->bi_iter.bi_sector = ext.ssd_sector;
 		return DM_MAPIO_REMAPPED;
@@ -135,17 +136,17 @@ static int hims_route(struct hims_c *hc, struct bio *bio, bool in_map, gfp_t gfp
 	if (op_is_write(bio_op(bio)))
 		return hims_write_ram_tier(hc, bio, &ext, gfp);
 
-	atomic64_inc(&hc->ram_reads);
+	atomic64_inc(&hc->stats.ram_reads);
 	from_ssd = false;
-	if (!READ_ONCE(hc->restore_done)) {
+	if (!READ_ONCE(hc->restore.done)) {
 		/* Blocks not yet restored are read from the SSD mirror. */
 		last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
 		spin_lock_irqsave(&hc->lock, flags);
-		from_ssd = test_bit_le(ext.block, hc->valid) &&
-			!(hc->state[ext.block] & HIMS_BLK_RESTORED);
+		from_ssd = test_bit_le(ext.block, hc->meta.valid) &&
+			!(hc->blocks.state[ext.block] & HIMS_BLK_RESTORED);
 		for (b = ext.block + 1; b <= last; b++)
-			if ((test_bit_le(b, hc->valid) &&
-			     !(hc->state[b] & HIMS_BLK_RESTORED)) != from_ssd)
+			if ((test_bit_le(b, hc->meta.valid) &&
+			     !(hc->blocks.state[b] & HIMS_BLK_RESTORED)) != from_ssd)
 				break;
 		spin_unlock_irqrestore(&hc->lock, flags);
 		if (b <= last) {
@@ -178,9 +179,9 @@ static void hims_defer(struct hims_c *hc, struct bio *bio)
 static void hims_add_flush_waiter(struct hims_c *hc, struct bio *bio, u64 seq)
 {
 	hims_bio(bio)->flush_seq = seq;
-	bio_list_add(&hc->flush_waiters, bio);
-	hc->flush_target = max(hc->flush_target, seq);
-	hc->wb_kick = true;
+	bio_list_add(&hc->wb.flush_waiters, bio);
+	hc->wb.flush_target = max(hc->wb.flush_target, seq);
+	hc->wb.kick = true;
 }
 
 static int hims_map_flush(struct hims_c *hc, struct bio *bio)
@@ -192,14 +193,14 @@ static int hims_map_flush(struct hims_c *hc, struct bio *bio)
 		spin_unlock_irqrestore(&hc->lock, flags);
 		return DM_MAPIO_KILL;
 	}
-	if (!hc->lrw.nr_dirty && !hc->lrw.nr_writeback) {
+	if (!hc->blocks.lrw.nr_dirty && !hc->blocks.lrw.nr_writeback) {
 		spin_unlock_irqrestore(&hc->lock, flags);
 		bio_set_dev(bio, ssd_bdev(hc));
 		return DM_MAPIO_REMAPPED;
 	}
-	hims_add_flush_waiter(hc, bio, hc->write_seq);
+	hims_add_flush_waiter(hc, bio, hc->blocks.write_seq);
 	spin_unlock_irqrestore(&hc->lock, flags);
-	wake_up(&hc->wb_wait);
+	wake_up(&hc->wb.wait);
 	return DM_MAPIO_SUBMITTED;
 }
 
@@ -238,14 +239,14 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 		return DM_ENDIO_DONE;
 
 	spin_lock_irqsave(&hc->lock, flags);
-	seq = ++hc->write_seq;
+	seq = ++hc->blocks.write_seq;
 	for (b = hb->first_block; b < hb->first_block + hb->nr_blocks; b++)
-		hims_lrw_mark_dirty(&hc->lrw, b, seq);
+		hims_lrw_mark_dirty(&hc->blocks.lrw, b, seq);
 	if (hb->flags & HB_FLUSH_AFTER) {
 		hims_add_flush_waiter(hc, bio, seq);
 		held = true;
 	}
-	wake = held || hc->lrw.nr_dirty > hc->high_blocks;
+	wake = held || hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
 	spin_unlock_irqrestore(&hc->lock, flags);
 	if (wake)
 		hims_kick_writeback(hc);
@@ -264,7 +265,7 @@ static int hims_prepare_write(struct hims_c *hc, struct bio *bio)
 		return 0;
 	last = min(last, hc->geo.ram_blocks - 1);
 	r = hims_persist_valid(hc, first, last);
-	if (r || READ_ONCE(hc->restore_done))
+	if (r || READ_ONCE(hc->restore.done))
 		return r;
 	wait_event(hc->progress_wait, hims_range_not_restoring(hc, first, last));
 	if (sector & (HIMS_SECTORS_PER_BLOCK - 1)) {

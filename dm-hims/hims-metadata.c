@@ -30,7 +30,7 @@ void hims_stage_valid(struct hims_c *hc, u64 first, u64 last)
 	u64 b;
 
 	for (b = first; b <= last; b++)
-		__set_bit_le(b, hc->valid_staged);
+		__set_bit_le(b, hc->meta.valid_staged);
 }
 
 /*
@@ -42,20 +42,20 @@ void hims_stage_valid(struct hims_c *hc, u64 first, u64 last)
 int hims_persist_valid(struct hims_c *hc, u64 first, u64 last)
 {
 	u64 bitmap_block, base, b;
-	void *staged, *buf = page_address(hc->meta_page);
+	void *staged, *buf = page_address(hc->meta.page);
 	int r = 0;
 
 	for (bitmap_block = first / HIMS_BITS_PER_BLOCK;
 	     bitmap_block <= last / HIMS_BITS_PER_BLOCK; bitmap_block++) {
-		staged = hc->valid_staged + bitmap_block * HIMS_BLOCK_SIZE;
-		if (!memcmp(staged, hc->valid + bitmap_block * HIMS_BLOCK_SIZE,
+		staged = hc->meta.valid_staged + bitmap_block * HIMS_BLOCK_SIZE;
+		if (!memcmp(staged, hc->meta.valid + bitmap_block * HIMS_BLOCK_SIZE,
 			    HIMS_BLOCK_SIZE))
 			continue;
-		mutex_lock(&hc->meta_lock);
+		mutex_lock(&hc->meta.lock);
 		memcpy(buf, staged, HIMS_BLOCK_SIZE);
 		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + bitmap_block,
-				  hc->meta_page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
-		mutex_unlock(&hc->meta_lock);
+				  hc->meta.page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+		mutex_unlock(&hc->meta.lock);
 		if (r) {
 			DMERR_LIMIT("valid bitmap write failed: %d", r);
 			return r;
@@ -65,12 +65,12 @@ int hims_persist_valid(struct hims_c *hc, u64 first, u64 last)
 		for (b = find_next_bit_le(staged, HIMS_BITS_PER_BLOCK, 0);
 		     b < HIMS_BITS_PER_BLOCK;
 		     b = find_next_bit_le(staged, HIMS_BITS_PER_BLOCK, b + 1)) {
-			if (test_bit_le(base + b, hc->valid))
+			if (test_bit_le(base + b, hc->meta.valid))
 				continue;
-			__set_bit_le(base + b, hc->valid);
-			hc->nr_valid++;
+			__set_bit_le(base + b, hc->meta.valid);
+			hc->meta.nr_valid++;
 			/* Never written: RAM is as good as the SSD. */
-			hc->state[base + b] |= HIMS_BLK_RESTORED;
+			hc->blocks.state[base + b] |= HIMS_BLK_RESTORED;
 		}
 		spin_unlock_irq(&hc->lock);
 	}
@@ -79,8 +79,8 @@ int hims_persist_valid(struct hims_c *hc, u64 first, u64 last)
 
 int hims_write_ram_header(struct hims_c *hc, u32 state)
 {
-	hims_ram_header_encode(page_address(hc->meta_page), hc->uuid, state);
-	return hims_block_io(ram_bdev(hc), 0, hc->meta_page, REQ_OP_WRITE | REQ_SYNC);
+	hims_ram_header_encode(page_address(hc->meta.page), hc->uuid, state);
+	return hims_block_io(ram_bdev(hc), 0, hc->meta.page, REQ_OP_WRITE | REQ_SYNC);
 }
 
 /* First resume: read the valid bitmap and decide whether RAM needs a restore. */
@@ -91,48 +91,48 @@ int hims_load(struct hims_c *hc)
 	int r;
 
 	for (i = 0; i < hc->geo.bitmap_blocks && hims_dedup_on(hc); i++)
-		memset(hc->valid + i * HIMS_BLOCK_SIZE, 0, HIMS_BLOCK_SIZE);
+		memset(hc->meta.valid + i * HIMS_BLOCK_SIZE, 0, HIMS_BLOCK_SIZE);
 	if (hims_dedup_on(hc)) {
 		r = hims_dedup_load(hc);
 		if (r)
 			return r;
 	}
 	for (i = 0; i < hc->geo.bitmap_blocks && !hims_dedup_on(hc); i++) {
-		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + i, hc->meta_page,
+		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + i, hc->meta.page,
 				  REQ_OP_READ);
 		if (r) {
 			DMERR("cannot read the valid bitmap: %d", r);
 			return r;
 		}
-		memcpy(hc->valid + i * HIMS_BLOCK_SIZE, page_address(hc->meta_page),
+		memcpy(hc->meta.valid + i * HIMS_BLOCK_SIZE, page_address(hc->meta.page),
 		       HIMS_BLOCK_SIZE);
 	}
 	/* Bits past the RAM tier would confuse the scans. */
 	for (b = n; b < hc->geo.bitmap_blocks * HIMS_BITS_PER_BLOCK; b++)
-		__clear_bit_le(b, hc->valid);
-	memcpy(hc->valid_staged, hc->valid, hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
-	hc->nr_valid = 0;
-	for (b = find_next_bit_le(hc->valid, n, 0); b < n;
-	     b = find_next_bit_le(hc->valid, n, b + 1))
-		hc->nr_valid++;
+		__clear_bit_le(b, hc->meta.valid);
+	memcpy(hc->meta.valid_staged, hc->meta.valid, hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
+	hc->meta.nr_valid = 0;
+	for (b = find_next_bit_le(hc->meta.valid, n, 0); b < n;
+	     b = find_next_bit_le(hc->meta.valid, n, b + 1))
+		hc->meta.nr_valid++;
 
-	r = hims_block_io(ram_bdev(hc), 0, hc->meta_page, REQ_OP_READ);
+	r = hims_block_io(ram_bdev(hc), 0, hc->meta.page, REQ_OP_READ);
 	if (r) {
 		DMERR("cannot read the RAM device header: %d", r);
 		return r;
 	}
-	ram_state = hims_ram_header_state(page_address(hc->meta_page), hc->uuid);
-	hc->restore_total = hc->nr_valid;
+	ram_state = hims_ram_header_state(page_address(hc->meta.page), hc->uuid);
+	hc->restore.total = hc->meta.nr_valid;
 	if (ram_state == HIMS_RAM_COMPLETE || ram_state == HIMS_RAM_DIRTY) {
 		/* Same boot, RAM already holds everything: nothing to copy. */
-		memset(hc->state, HIMS_BLK_RESTORED, n);
-		hc->restore_remaining = 0;
-		hc->restore_done = true;
+		memset(hc->blocks.state, HIMS_BLK_RESTORED, n);
+		hc->restore.remaining = 0;
+		hc->restore.done = true;
 		if (ram_state == HIMS_RAM_DIRTY) {
 			/* The last table failed to write back: RAM is newer. */
-			for (b = find_next_bit_le(hc->valid, n, 0); b < n;
-			     b = find_next_bit_le(hc->valid, n, b + 1))
-				hims_lrw_mark_dirty(&hc->lrw, b, ++hc->write_seq);
+			for (b = find_next_bit_le(hc->meta.valid, n, 0); b < n;
+			     b = find_next_bit_le(hc->meta.valid, n, b + 1))
+				hims_lrw_mark_dirty(&hc->blocks.lrw, b, ++hc->blocks.write_seq);
 			DMWARN("%s: writing back every block the last table may not have",
 			       dm_table_device_name(hc->ti->table));
 			return hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
@@ -145,11 +145,11 @@ int hims_load(struct hims_c *hc)
 		return r;
 	}
 	for (b = 0; b < n; b++)
-		hc->state[b] = test_bit_le(b, hc->valid) ? 0 : HIMS_BLK_RESTORED;
-	hc->restore_remaining = hc->nr_valid;
-	hc->restore_cursor = 0;
-	hc->restore_done = !hc->nr_valid;
-	if (hc->restore_done)
+		hc->blocks.state[b] = test_bit_le(b, hc->meta.valid) ? 0 : HIMS_BLK_RESTORED;
+	hc->restore.remaining = hc->meta.nr_valid;
+	hc->restore.cursor = 0;
+	hc->restore.done = !hc->meta.nr_valid;
+	if (hc->restore.done)
 		return hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
 	return 0;
 }
@@ -157,12 +157,12 @@ int hims_load(struct hims_c *hc)
 /* Check the SSD's superblock, formatting it only when blank or asked to. */
 int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 {
-	void *buf = page_address(hc->meta_page);
+	void *buf = page_address(hc->meta.page);
 	enum hims_sb_check check;
 	u64 i;
 	int r;
 
-	r = hims_block_io(ssd_bdev(hc), 0, hc->meta_page, REQ_OP_READ);
+	r = hims_block_io(ssd_bdev(hc), 0, hc->meta.page, REQ_OP_READ);
 	if (r) {
 		*error = "Cannot read the SSD superblock";
 		return r;
@@ -180,14 +180,14 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 	/* The bitmap first: a superblock must never describe stale bits. */
 	memset(buf, 0, HIMS_BLOCK_SIZE);
 	for (i = 0; i < hc->geo.bitmap_blocks; i++) {
-		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + i, hc->meta_page,
+		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + i, hc->meta.page,
 				  REQ_OP_WRITE);
 		if (r)
 			goto fail;
 	}
 	generate_random_uuid(hc->uuid);
 	hims_sb_encode(buf, &hc->geo, hc->uuid);
-	r = hims_block_io(ssd_bdev(hc), 0, hc->meta_page,
+	r = hims_block_io(ssd_bdev(hc), 0, hc->meta.page,
 			  REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
 	if (r)
 		goto fail;

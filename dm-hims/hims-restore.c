@@ -13,14 +13,14 @@ void hims_mark_restored(struct hims_c *hc, u64 first, u64 last)
 {
 	u64 b;
 
-	if (hc->restore_done)
+	if (hc->restore.done)
 		return;
 	for (b = first; b <= last; b++) {
-		if (hc->state[b] & HIMS_BLK_RESTORED)
+		if (hc->blocks.state[b] & HIMS_BLK_RESTORED)
 			continue;
-		hc->state[b] |= HIMS_BLK_RESTORED;
-		if (test_bit_le(b, hc->valid))
-			hc->restore_remaining--;
+		hc->blocks.state[b] |= HIMS_BLK_RESTORED;
+		if (test_bit_le(b, hc->meta.valid))
+			hc->restore.remaining--;
 	}
 }
 
@@ -31,22 +31,22 @@ int hims_restore_block(struct hims_c *hc, u64 block)
 	int r;
 
 	spin_lock_irqsave(&hc->lock, flags);
-	if (hc->state[block] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING)) {
+	if (hc->blocks.state[block] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING)) {
 		spin_unlock_irqrestore(&hc->lock, flags);
 		return 0;
 	}
-	hc->state[block] |= HIMS_BLK_RESTORING;
+	hc->blocks.state[block] |= HIMS_BLK_RESTORING;
 	spin_unlock_irqrestore(&hc->lock, flags);
 
-	mutex_lock(&hc->meta_lock);
-	r = hims_block_io(ssd_bdev(hc), hc->geo.mirror_start + block, hc->copy_page,
+	mutex_lock(&hc->meta.lock);
+	r = hims_block_io(ssd_bdev(hc), hc->geo.mirror_start + block, hc->meta.copy_page,
 			  REQ_OP_READ);
 	if (!r)
-		r = hims_block_io(ram_bdev(hc), 1 + block, hc->copy_page, REQ_OP_WRITE);
-	mutex_unlock(&hc->meta_lock);
+		r = hims_block_io(ram_bdev(hc), 1 + block, hc->meta.copy_page, REQ_OP_WRITE);
+	mutex_unlock(&hc->meta.lock);
 
 	spin_lock_irqsave(&hc->lock, flags);
-	hc->state[block] &= ~HIMS_BLK_RESTORING;
+	hc->blocks.state[block] &= ~HIMS_BLK_RESTORING;
 	if (!r)
 		hims_mark_restored(hc, block, block);
 	spin_unlock_irqrestore(&hc->lock, flags);
@@ -83,14 +83,14 @@ static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
 {
 	u32 n = hc->geo.ram_blocks, b, len = 0;
 
-	for (b = find_next_bit_le(hc->valid, n, from); b < n;
-	     b = find_next_bit_le(hc->valid, n, b + 1))
-		if (!(hc->state[b] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING)))
+	for (b = find_next_bit_le(hc->meta.valid, n, from); b < n;
+	     b = find_next_bit_le(hc->meta.valid, n, b + 1))
+		if (!(hc->blocks.state[b] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING)))
 			break;
 	*first = b;
-	while (b < n && len < HIMS_MAX_RUN && test_bit_le(b, hc->valid) &&
-	       !(hc->state[b] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING))) {
-		hc->state[b] |= HIMS_BLK_RESTORING;
+	while (b < n && len < HIMS_MAX_RUN && test_bit_le(b, hc->meta.valid) &&
+	       !(hc->blocks.state[b] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING))) {
+		hc->blocks.state[b] |= HIMS_BLK_RESTORING;
 		b++;
 		len++;
 	}
@@ -106,7 +106,7 @@ int hims_restore_thread(void *data)
 
 	while (!kthread_should_stop()) {
 		spin_lock_irq(&hc->lock);
-		len = hims_next_restore_run(hc, hc->restore_cursor, &first);
+		len = hims_next_restore_run(hc, hc->restore.cursor, &first);
 		spin_unlock_irq(&hc->lock);
 		if (!len)
 			break;
@@ -123,24 +123,24 @@ int hims_restore_thread(void *data)
 
 		spin_lock_irq(&hc->lock);
 		for (b = first; b < first + len; b++)
-			hc->state[b] &= ~HIMS_BLK_RESTORING;
+			hc->blocks.state[b] &= ~HIMS_BLK_RESTORING;
 		if (copy.error)
-			hc->restore_errors++;	/* those blocks stay on the SSD */
+			hc->restore.errors++;	/* those blocks stay on the SSD */
 		else
 			hims_mark_restored(hc, first, first + len - 1);
-		hc->restore_cursor = first + len;
+		hc->restore.cursor = first + len;
 		spin_unlock_irq(&hc->lock);
 		wake_up_all(&hc->progress_wait);
 		cond_resched();
 	}
 
 	spin_lock_irq(&hc->lock);
-	if (!hc->restore_remaining && !hc->restore_errors) {
+	if (!hc->restore.remaining && !hc->restore.errors) {
 		spin_unlock_irq(&hc->lock);
-		mutex_lock(&hc->meta_lock);
+		mutex_lock(&hc->meta.lock);
 		if (!hims_write_ram_header(hc, HIMS_RAM_COMPLETE))
-			WRITE_ONCE(hc->restore_done, true);
-		mutex_unlock(&hc->meta_lock);
+			WRITE_ONCE(hc->restore.done, true);
+		mutex_unlock(&hc->meta.lock);
 		DMINFO("%s: RAM tier restored", dm_table_device_name(hc->ti->table));
 	} else {
 		spin_unlock_irq(&hc->lock);
@@ -157,12 +157,12 @@ int hims_restore_thread(void *data)
 
 void hims_stop_restore(struct hims_c *hc)
 {
-	mutex_lock(&hc->meta_lock);
-	if (hc->restore_thread) {
-		mutex_unlock(&hc->meta_lock);
-		kthread_stop(hc->restore_thread);
-		mutex_lock(&hc->meta_lock);
-		hc->restore_thread = NULL;
+	mutex_lock(&hc->meta.lock);
+	if (hc->restore.thread) {
+		mutex_unlock(&hc->meta.lock);
+		kthread_stop(hc->restore.thread);
+		mutex_lock(&hc->meta.lock);
+		hc->restore.thread = NULL;
 	}
-	mutex_unlock(&hc->meta_lock);
+	mutex_unlock(&hc->meta.lock);
 }

@@ -12,20 +12,20 @@
 
 void hims_kick_writeback(struct hims_c *hc)
 {
-	WRITE_ONCE(hc->wb_kick, true);
-	wake_up(&hc->wb_wait);
+	WRITE_ONCE(hc->wb.kick, true);
+	wake_up(&hc->wb.wait);
 }
 
 /* Every write numbered up to the result is on the SSD (lock held). */
 static u64 hims_durable_seq(struct hims_c *hc)
 {
-	u64 oldest = hims_lrw_oldest_seq(&hc->lrw);
+	u64 oldest = hims_lrw_oldest_seq(&hc->blocks.lrw);
 	unsigned int i;
 
-	for (i = 0; i < hc->wb_jobs; i++)
-		if (hc->runs[i].active)
-			oldest = min(oldest, hc->runs[i].min_seq);
-	return oldest == ~0ULL ? hc->write_seq : oldest - 1;
+	for (i = 0; i < hc->wb.jobs; i++)
+		if (hc->wb.runs[i].active)
+			oldest = min(oldest, hc->wb.runs[i].min_seq);
+	return oldest == ~0ULL ? hc->blocks.write_seq : oldest - 1;
 }
 
 static void hims_writeback_done(int read_err, unsigned long write_err, void *context)
@@ -36,17 +36,17 @@ static void hims_writeback_done(int read_err, unsigned long write_err, void *con
 	unsigned long flags;
 
 	spin_lock_irqsave(&hc->lock, flags);
-	hims_lrw_writeback_done(&hc->lrw, run->first, run->len, ok, ++hc->write_seq);
+	hims_lrw_writeback_done(&hc->blocks.lrw, run->first, run->len, ok, ++hc->blocks.write_seq);
 	if (!ok && !hc->error) {
 		hc->error = -EIO;
 		DMERR("writeback to the SSD failed (read %d, write %lu): device in error state",
 		      read_err, write_err);
 	}
 	run->active = false;
-	hc->runs_active--;
-	hc->wb_kick = true;
+	hc->wb.runs_active--;
+	hc->wb.kick = true;
 	spin_unlock_irqrestore(&hc->lock, flags);
-	wake_up(&hc->wb_wait);
+	wake_up(&hc->wb.wait);
 	wake_up_all(&hc->progress_wait);
 }
 
@@ -55,20 +55,20 @@ static bool hims_writeback_wanted(struct hims_c *hc)
 {
 	u64 oldest;
 
-	if (hc->error || !hc->lrw.nr_dirty)
+	if (hc->error || !hc->blocks.lrw.nr_dirty)
 		return false;
-	oldest = hims_lrw_oldest_seq(&hc->lrw);
-	if (oldest <= hc->flush_target)
+	oldest = hims_lrw_oldest_seq(&hc->blocks.lrw);
+	if (oldest <= hc->wb.flush_target)
 		return true;	/* flushes override a pause */
-	if (hc->wb_paused)
+	if (hc->wb.paused)
 		return false;
-	if (oldest <= hc->age_target)
+	if (oldest <= hc->wb.age_target)
 		return true;
-	if (hc->lrw.nr_dirty > hc->high_blocks)
-		hc->wb_active = true;
-	else if (hc->lrw.nr_dirty <= hc->low_blocks)
-		hc->wb_active = false;
-	return hc->wb_active;
+	if (hc->blocks.lrw.nr_dirty > hc->wb.high_blocks)
+		hc->wb.active = true;
+	else if (hc->blocks.lrw.nr_dirty <= hc->wb.low_blocks)
+		hc->wb.active = false;
+	return hc->wb.active;
 }
 
 static void hims_start_writeback(struct hims_c *hc)
@@ -80,19 +80,19 @@ static void hims_start_writeback(struct hims_c *hc)
 	u64 min_seq;
 
 	spin_lock_irq(&hc->lock);
-	while (hc->runs_active < hc->wb_jobs && hims_writeback_wanted(hc)) {
-		len = hims_lrw_pick_run(&hc->lrw, HIMS_MAX_RUN, &first, &min_seq);
+	while (hc->wb.runs_active < hc->wb.jobs && hims_writeback_wanted(hc)) {
+		len = hims_lrw_pick_run(&hc->blocks.lrw, HIMS_MAX_RUN, &first, &min_seq);
 		if (!len)
 			break;
-		for (i = 0; hc->runs[i].active; i++)
+		for (i = 0; hc->wb.runs[i].active; i++)
 			;
-		run = &hc->runs[i];
+		run = &hc->wb.runs[i];
 		run->hc = hc;
 		run->first = first;
 		run->len = len;
 		run->min_seq = min_seq;
 		run->active = true;
-		hc->runs_active++;
+		hc->wb.runs_active++;
 		spin_unlock_irq(&hc->lock);
 
 		from.bdev = ram_bdev(hc);
@@ -121,13 +121,13 @@ static void hims_complete_flushes(struct hims_c *hc)
 	bio_list_init(&waiting);
 	spin_lock_irq(&hc->lock);
 	durable = hims_durable_seq(hc);
-	while ((bio = bio_list_pop(&hc->flush_waiters))) {
+	while ((bio = bio_list_pop(&hc->wb.flush_waiters))) {
 		if (hc->error || hims_bio(bio)->flush_seq <= durable)
 			bio_list_add(&ready, bio);
 		else
 			bio_list_add(&waiting, bio);
 	}
-	hc->flush_waiters = waiting;
+	hc->wb.flush_waiters = waiting;
 	r = hc->error;
 	spin_unlock_irq(&hc->lock);
 
@@ -148,17 +148,17 @@ static void hims_age_tick(struct hims_c *hc)
 	unsigned long flags;
 
 	spin_lock_irqsave(&hc->lock, flags);
-	if (time_after_eq(jiffies, hc->age_mark_time + msecs_to_jiffies(hc->max_age_ms))) {
+	if (time_after_eq(jiffies, hc->wb.age_mark_time + msecs_to_jiffies(hc->wb.max_age_ms))) {
 		/* What was written before the last mark is now old enough. */
-		hc->age_target = hc->age_mark_seq;
-		hc->age_mark_seq = hc->write_seq;
-		hc->age_mark_time = jiffies;
+		hc->wb.age_target = hc->wb.age_mark_seq;
+		hc->wb.age_mark_seq = hc->blocks.write_seq;
+		hc->wb.age_mark_time = jiffies;
 	}
 	spin_unlock_irqrestore(&hc->lock, flags);
 	/* Frees become reusable, and mappings durable, by commits. */
 	if (hims_dedup_on(hc) && READ_ONCE(hc->loaded) && !READ_ONCE(hc->suspended) &&
-	    time_after(jiffies, hc->last_commit + msecs_to_jiffies(hc->max_age_ms)))
-		queue_work(hc->wq, &hc->commit_work);
+	    time_after(jiffies, hc->dedup.last_commit + msecs_to_jiffies(hc->wb.max_age_ms)))
+		queue_work(hc->wq, &hc->dedup.commit_work);
 }
 
 int hims_writeback_thread(void *data)
@@ -166,10 +166,10 @@ int hims_writeback_thread(void *data)
 	struct hims_c *hc = data;
 
 	while (!kthread_should_stop()) {
-		wait_event_interruptible_timeout(hc->wb_wait,
-						 READ_ONCE(hc->wb_kick) || kthread_should_stop(),
-						 msecs_to_jiffies(hc->max_age_ms / 2 + 1));
-		WRITE_ONCE(hc->wb_kick, false);
+		wait_event_interruptible_timeout(hc->wb.wait,
+						 READ_ONCE(hc->wb.kick) || kthread_should_stop(),
+						 msecs_to_jiffies(hc->wb.max_age_ms / 2 + 1));
+		WRITE_ONCE(hc->wb.kick, false);
 		hims_age_tick(hc);
 		hims_start_writeback(hc);
 		hims_complete_flushes(hc);
@@ -184,8 +184,8 @@ int hims_drain(struct hims_c *hc)
 	int r;
 
 	spin_lock_irq(&hc->lock);
-	target = hc->write_seq;
-	hc->flush_target = max(hc->flush_target, target);
+	target = hc->blocks.write_seq;
+	hc->wb.flush_target = max(hc->wb.flush_target, target);
 	spin_unlock_irq(&hc->lock);
 	hims_kick_writeback(hc);
 	/* Writing back a large dirty set takes long; that is not a hang. */
@@ -210,7 +210,7 @@ int hims_drain_all(struct hims_c *hc)
 	do {
 		r = hims_drain(hc);
 		spin_lock_irq(&hc->lock);
-		clean = !hc->lrw.nr_dirty && !hc->lrw.nr_writeback;
+		clean = !hc->blocks.lrw.nr_dirty && !hc->blocks.lrw.nr_writeback;
 		spin_unlock_irq(&hc->lock);
 	} while (!r && !clean);
 	return r;
