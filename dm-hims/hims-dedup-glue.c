@@ -17,9 +17,11 @@ static sector_t hims_spill_sector(struct hims_c *hc, u32 slot)
 	return block_to_sector(hc->geo.spill_start + slot);
 }
 
-/* Lock held: the physical block's current data is on the SSD mirror only. */
+/* The physical block's current data is on the SSD mirror only. */
 static bool hims_phys_on_ssd(struct hims_c *hc, u32 phys)
 {
+	lockdep_assert_held(&hc->lock);
+
 	return !hc->restore.done && test_bit_le(phys, hc->meta.valid) &&
 		!(hc->blocks.state[phys] & HIMS_BLK_RESTORED);
 }
@@ -48,10 +50,12 @@ static bool hims_same_data(void *ctx, u32 phys)
 		       HIMS_BLOCK_SIZE);
 }
 
-/* dd_lock held: the current data of logical block @lblk into @page. */
+/* The current data of logical block @lblk into @page. */
 static int hims_dedup_read_block(struct hims_c *hc, u32 lblk, struct page *page)
 {
 	u32 where;
+
+	lockdep_assert_held(&hc->dedup.lock);
 
 	switch (hims_dedup_lookup(&hc->dedup.core, lblk, &where)) {
 	case HIMS_DEDUP_AT_RAM:
@@ -186,12 +190,14 @@ static void hims_bio_copy(struct bio *bio, unsigned int skip, void *buf,
 	}
 }
 
-/* Writes the data page where the dedup core decided; dd_lock held. */
+/* Writes the data page where the dedup core decided. */
 static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 {
 	u32 phys = res->target;
 	unsigned long flags;
 	int r;
+
+	lockdep_assert_held(&hc->dedup.lock);
 
 	if (res->action == HIMS_DEDUP_SPILL)
 		return hims_block_io(ssd_bdev(hc), hc->geo.spill_start + phys,
@@ -311,7 +317,7 @@ static int hims_dedup_write_bio(struct hims_c *hc, struct bio *bio)
 }
 
 /*
- * Route a read of the dedup RAM tier; lock held.  Maps the longest prefix
+ * Route a read of the dedup RAM tier.  Maps the longest prefix
  * of blocks stored alike and contiguously.  Returns DM_MAPIO_REMAPPED, or
  * DM_MAPIO_SUBMITTED when the bio was completed (zeroes), or HIMS_DEFER
  * when its first block is being written.
@@ -325,6 +331,8 @@ static int hims_dedup_route_read(struct hims_c *hc, struct bio *bio, bool in_map
 	u32 where, w;
 	bool on_ssd;
 	u64 b;
+
+	lockdep_assert_held(&hc->lock);
 
 	if (test_bit(first, hc->dedup.busy))
 		return HIMS_DEFER;

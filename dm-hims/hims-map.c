@@ -11,10 +11,11 @@ static bool hims_range_valid(struct hims_c *hc, u64 first, u64 last)
 	return find_next_zero_bit_le(hc->meta.valid, last + 1, first) > last;
 }
 
-/* Lock held. */
 bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits)
 {
 	u64 b;
+
+	lockdep_assert_held(&hc->lock);
 
 	for (b = first; b <= last; b++)
 		if (hc->blocks.state[b] & bits)
@@ -175,9 +176,10 @@ static void hims_defer(struct hims_c *hc, struct bio *bio)
 	queue_work(hc->wq, &hc->defer_work);
 }
 
-/* Lock held. */
 static void hims_add_flush_waiter(struct hims_c *hc, struct bio *bio, u64 seq)
 {
+	lockdep_assert_held(&hc->lock);
+
 	hims_bio(bio)->flush_seq = seq;
 	bio_list_add(&hc->wb.flush_waiters, bio);
 	hc->wb.flush_target = max(hc->wb.flush_target, seq);

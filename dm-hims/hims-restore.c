@@ -8,10 +8,12 @@
 
 #include "dm-hims.h"
 
-/* Lock held: the blocks' RAM copies are now authoritative. */
+/* The blocks' RAM copies are now authoritative. */
 void hims_mark_restored(struct hims_c *hc, u64 first, u64 last)
 {
 	u64 b;
+
+	lockdep_assert_held(&hc->lock);
 
 	if (hc->restore.done)
 		return;
@@ -78,10 +80,12 @@ static void hims_copy_done(int read_err, unsigned long write_err, void *context)
 	complete(&copy->done);
 }
 
-/* Lock held: the next run of blocks written but not in RAM, from @from. */
+/* The next run of blocks written but not in RAM, from @from. */
 static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
 {
 	u32 n = hc->geo.ram_blocks, b, len = 0;
+
+	lockdep_assert_held(&hc->lock);
 
 	for (b = find_next_bit_le(hc->meta.valid, n, from); b < n;
 	     b = find_next_bit_le(hc->meta.valid, n, b + 1))

@@ -16,11 +16,13 @@ void hims_kick_writeback(struct hims_c *hc)
 	wake_up(&hc->wb.wait);
 }
 
-/* Every write numbered up to the result is on the SSD (lock held). */
+/* Every write numbered up to the result is on the SSD. */
 static u64 hims_durable_seq(struct hims_c *hc)
 {
 	u64 oldest = hims_lrw_oldest_seq(&hc->blocks.lrw);
 	unsigned int i;
+
+	lockdep_assert_held(&hc->lock);
 
 	for (i = 0; i < hc->wb.jobs; i++)
 		if (hc->wb.runs[i].active)
@@ -50,10 +52,11 @@ static void hims_writeback_done(int read_err, unsigned long write_err, void *con
 	wake_up_all(&hc->progress_wait);
 }
 
-/* Lock held. */
 static bool hims_writeback_wanted(struct hims_c *hc)
 {
 	u64 oldest;
+
+	lockdep_assert_held(&hc->lock);
 
 	if (hc->error || !hc->blocks.lrw.nr_dirty)
 		return false;
