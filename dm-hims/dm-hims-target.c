@@ -208,30 +208,9 @@ static int hims_alloc(struct hims_c *hc, char **error)
 	return hims_dedup_alloc(hc, error);
 }
 
-/*
- * <ram_dev> <ssd_dev> <sync|async> [<#opt_args> <opt_arg>*]
- */
-static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+static void hims_init_context(struct dm_target *ti, struct hims_c *hc)
 {
-	struct dm_arg_set as = { .argc = argc, .argv = argv };
-	u64 ram_dev_blocks, ssd_dev_blocks, total_blocks, ram_blocks = 0, dedup_blocks = 0;
-	bool format = false;
-	struct hims_c *hc;
-	const char *arg;
-	struct task_struct *t;
-	int r;
-
-	if (argc < 3) {
-		ti->error = "Invalid argument count: need <ram_dev> <ssd_dev> <sync|async>";
-		return -EINVAL;
-	}
-	hc = kzalloc(sizeof(*hc), GFP_KERNEL);
-	if (!hc) {
-		ti->error = "Cannot allocate the hims context";
-		return -ENOMEM;
-	}
 	hc->ti = ti;
-	ti->private = hc;
 	spin_lock_init(&hc->lock);
 	mutex_init(&hc->meta.lock);
 	init_waitqueue_head(&hc->wb.wait);
@@ -249,31 +228,127 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	hc->wb.jobs = HIMS_DEFAULT_JOBS;
 	hc->wb.max_age_ms = HIMS_DEFAULT_MAX_AGE;
 	hc->wb.age_mark_time = jiffies;
+}
 
-	r = dm_get_device(ti, dm_shift_arg(&as), dm_table_get_mode(ti->table), &hc->ram_dev);
+/* <ram_dev> <ssd_dev> <sync|async> */
+static int hims_get_devices(struct dm_target *ti, struct hims_c *hc, struct dm_arg_set *as)
+{
+	const char *arg;
+	int r;
+
+	r = dm_get_device(ti, dm_shift_arg(as), dm_table_get_mode(ti->table), &hc->ram_dev);
 	if (r) {
 		ti->error = "Cannot open the RAM device";
-		goto bad;
+		return r;
 	}
-	r = dm_get_device(ti, dm_shift_arg(&as), dm_table_get_mode(ti->table), &hc->ssd_dev);
+	r = dm_get_device(ti, dm_shift_arg(as), dm_table_get_mode(ti->table), &hc->ssd_dev);
 	if (r) {
 		ti->error = "Cannot open the SSD";
-		goto bad;
+		return r;
 	}
-	r = -EINVAL;
 	if (ram_bdev(hc) == ssd_bdev(hc)) {
 		ti->error = "The RAM device and the SSD must differ";
-		goto bad;
+		return -EINVAL;
 	}
-	arg = dm_shift_arg(&as);
+	arg = dm_shift_arg(as);
 	if (!strcasecmp(arg, "sync")) {
 		hc->mode = HIMS_SYNC;
 	} else if (!strcasecmp(arg, "async")) {
 		hc->mode = HIMS_ASYNC;
 	} else {
 		ti->error = "Invalid mode: want sync or async";
-		goto bad;
+		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The geometry from the target's length, the devices' sizes and the options. */
+static int hims_set_geometry(struct dm_target *ti, struct hims_c *hc, u64 ram_blocks,
+			     u64 dedup_blocks)
+{
+	u64 ram_dev_blocks, ssd_dev_blocks, total_blocks;
+
+	if (ti->len & (HIMS_SECTORS_PER_BLOCK - 1)) {
+		ti->error = "Device length must be a multiple of 4 KiB";
+		return -EINVAL;
+	}
+	total_blocks = ti->len >> HIMS_BLOCK_SECTOR_SHIFT;
+	ram_dev_blocks = bdev_nr_sectors(ram_bdev(hc)) >> HIMS_BLOCK_SECTOR_SHIFT;
+	ssd_dev_blocks = bdev_nr_sectors(ssd_bdev(hc)) >> HIMS_BLOCK_SECTOR_SHIFT;
+	if (ram_dev_blocks < 2) {
+		ti->error = "RAM device too small";
+		return -EINVAL;
+	}
+	if (!ram_blocks)
+		ram_blocks = min(ram_dev_blocks - 1, dedup_blocks ? U64_MAX : total_blocks);
+	if (ram_blocks > ram_dev_blocks - 1) {
+		ti->error = "ram_blocks exceeds the RAM device (one block holds its header)";
+		return -EINVAL;
+	}
+	if (!dedup_blocks && ram_blocks > total_blocks) {
+		ti->error = "ram_blocks exceeds the device length";
+		return -EINVAL;
+	}
+	if (dedup_blocks > total_blocks) {
+		ti->error = "dedup (the logical RAM tier) exceeds the device length";
+		return -EINVAL;
+	}
+	if (dedup_blocks) {
+		if (hims_geometry_init_dedup(&hc->geo, ram_blocks, dedup_blocks,
+					     hims_dedup_spill_min(dedup_blocks, ram_blocks),
+					     total_blocks - dedup_blocks)) {
+			ti->error = "Unsupported dedup geometry";
+			return -EINVAL;
+		}
+		/*
+		 * A quarter full, buckets of 8 practically never overflow; an
+		 * overflow loses a hint and stores a duplicate again.
+		 */
+		if (!hc->dedup.index_entries)
+			hc->dedup.index_entries =
+				max_t(u32, HIMS_DEDUP_WAYS, roundup_pow_of_two(4 * ram_blocks));
+	} else if (hims_geometry_init(&hc->geo, ram_blocks, total_blocks - ram_blocks)) {
+		ti->error = "Unsupported RAM-tier size";
+		return -EINVAL;
+	}
+	if (ssd_dev_blocks < hc->geo.ssd_min_blocks) {
+		ti->error = dedup_blocks ?
+			"SSD too small for the mirror, metadata, spill area and device length" :
+			"SSD too small for the RAM-tier mirror, metadata and device length";
+		return -EINVAL;
+	}
+	hc->wb.high_blocks = div_u64((u64)ram_blocks * hc->wb.high_pct, 100);
+	hc->wb.low_blocks = div_u64((u64)ram_blocks * hc->wb.low_pct, 100);
+	return 0;
+}
+
+/*
+ * <ram_dev> <ssd_dev> <sync|async> [<#opt_args> <opt_arg>*]
+ */
+static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	u64 ram_blocks = 0, dedup_blocks = 0;
+	bool format = false;
+	struct hims_c *hc;
+	struct task_struct *t;
+	int r;
+
+	if (argc < 3) {
+		ti->error = "Invalid argument count: need <ram_dev> <ssd_dev> <sync|async>";
+		return -EINVAL;
+	}
+	hc = kzalloc(sizeof(*hc), GFP_KERNEL);
+	if (!hc) {
+		ti->error = "Cannot allocate the hims context";
+		return -ENOMEM;
+	}
+	ti->private = hc;
+	hims_init_context(ti, hc);
+
+	r = hims_get_devices(ti, hc, &as);
+	if (r)
+		goto bad;
 	if (as.argc) {
 		r = hims_parse_options(hc, &as, &ram_blocks, &dedup_blocks, &format,
 				       &ti->error);
@@ -285,59 +360,9 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto bad;
 		}
 	}
-
-	if (ti->len & (HIMS_SECTORS_PER_BLOCK - 1)) {
-		ti->error = "Device length must be a multiple of 4 KiB";
+	r = hims_set_geometry(ti, hc, ram_blocks, dedup_blocks);
+	if (r)
 		goto bad;
-	}
-	total_blocks = ti->len >> HIMS_BLOCK_SECTOR_SHIFT;
-	ram_dev_blocks = bdev_nr_sectors(ram_bdev(hc)) >> HIMS_BLOCK_SECTOR_SHIFT;
-	ssd_dev_blocks = bdev_nr_sectors(ssd_bdev(hc)) >> HIMS_BLOCK_SECTOR_SHIFT;
-	if (ram_dev_blocks < 2) {
-		ti->error = "RAM device too small";
-		goto bad;
-	}
-	if (!ram_blocks)
-		ram_blocks = min(ram_dev_blocks - 1, dedup_blocks ? U64_MAX : total_blocks);
-	if (ram_blocks > ram_dev_blocks - 1) {
-		ti->error = "ram_blocks exceeds the RAM device (one block holds its header)";
-		goto bad;
-	}
-	if (!dedup_blocks && ram_blocks > total_blocks) {
-		ti->error = "ram_blocks exceeds the device length";
-		goto bad;
-	}
-	if (dedup_blocks > total_blocks) {
-		ti->error = "dedup (the logical RAM tier) exceeds the device length";
-		goto bad;
-	}
-	if (dedup_blocks) {
-		r = -EINVAL;
-		if (hims_geometry_init_dedup(&hc->geo, ram_blocks, dedup_blocks,
-					     hims_dedup_spill_min(dedup_blocks, ram_blocks),
-					     total_blocks - dedup_blocks)) {
-			ti->error = "Unsupported dedup geometry";
-			goto bad;
-		}
-		/*
-		 * A quarter full, buckets of 8 practically never overflow; an
-		 * overflow loses a hint and stores a duplicate again.
-		 */
-		if (!hc->dedup.index_entries)
-			hc->dedup.index_entries =
-				max_t(u32, HIMS_DEDUP_WAYS, roundup_pow_of_two(4 * ram_blocks));
-	} else if (hims_geometry_init(&hc->geo, ram_blocks, total_blocks - ram_blocks)) {
-		ti->error = "Unsupported RAM-tier size";
-		goto bad;
-	}
-	if (ssd_dev_blocks < hc->geo.ssd_min_blocks) {
-		ti->error = dedup_blocks ?
-			"SSD too small for the mirror, metadata, spill area and device length" :
-			"SSD too small for the RAM-tier mirror, metadata and device length";
-		goto bad;
-	}
-	hc->wb.high_blocks = div_u64((u64)ram_blocks * hc->wb.high_pct, 100);
-	hc->wb.low_blocks = div_u64((u64)ram_blocks * hc->wb.low_pct, 100);
 
 	hc->meta.page = alloc_page(GFP_KERNEL);
 	if (!hc->meta.page) {
