@@ -36,7 +36,7 @@ guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/gues
 export TOOLS_DIR ?= $(build)/tools
 TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top) -I$(top)/tests/unit
 tools_common := tools/dmutil.c tools/toolutil.c
-tools_deps := $(wildcard tools/*.[ch]) dm-hims/hims-layout.c dm-hims/hims-layout.h purec.h
+tools_deps := $(wildcard tools/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h
 
 .PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
@@ -74,7 +74,7 @@ $(TOOLS_DIR)/himsctl: tools/himsctl.c tools/hims-status.c tools/hims-hints.c $(t
 		dm-hims/hims-dedup.c dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/hims-status.c tools/hims-hints.c \
-		dm-hims/hims-layout.c dm-hims/hims-dedup.c $(tools_common) -ldevmapper
+		dm-hims/hims-format.c dm-hims/hims-dedup.c $(tools_common) -ldevmapper
 
 $(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c tools/feedbac-status.c $(tools_deps)
 	@mkdir -p $(dir $@)
@@ -82,7 +82,7 @@ $(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c tools/feedbac-status.c $(tools_deps)
 
 $(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-dedup.h $(tools_deps)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< dm-hims/hims-layout.c dm-hims/hims-dedup.c
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< dm-hims/hims-format.c dm-hims/hims-dedup.c
 
 # Installs the sources into /usr/src/hims-<version> and lets DKMS build and
 # install the modules for the running kernel.

@@ -24,7 +24,7 @@
 #include <linux/workqueue.h>
 
 #include "compat.h"
-#include "hims-layout.h"
+#include "hims-format.h"
 #include "hims-lrw.h"
 #include "hims-dedup.h"
 

@@ -18,7 +18,7 @@
 #define DM_HIMS_DEDUP_H
 
 #include "purec.h"
-#include "hims-layout.h"
+#include "hims-format.h"
 
 /* Map values: a RAM physical block number, or one of these. */
 #define HIMS_DEDUP_UNMAPPED	0xffffffffU	/* never written or discarded */

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm-hims/hims-layout.h"
+#include "dm-hims/hims-format.h"
 #include "dm-hims/hims-dedup.h"
 #include "tools/hims-check.h"
 

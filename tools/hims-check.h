@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dm-hims/hims-layout.h"
+#include "dm-hims/hims-format.h"
 
 /* Reads @nr 4 KiB blocks from SSD block @block into @buf: 0 or -errno. */
 typedef int (*hims_check_read_fn)(void *ctx, u64 block, u32 nr, void *buf);

@@ -16,7 +16,7 @@
 #define HIMS_HINTS_H
 
 #include "tools-types.h"
-#include "dm-hims/hims-layout.h"
+#include "dm-hims/hims-format.h"
 
 #define HIMS_HINTS_MAGIC	"HIMSHINT"
 #define HIMS_HINTS_VERSION	1

@@ -24,7 +24,7 @@
 #include <linux/fs.h>
 
 #include "tools-types.h"
-#include "dm-hims/hims-layout.h"
+#include "dm-hims/hims-format.h"
 #include "dm-hims/hims-dedup.h"
 #include "dmutil.h"
 #include "hims-hints.h"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dm-hims/hims-layout.c"
+#include "dm-hims/hims-format.c"
 #include "dm-hims/hims-dedup.c"
 #include "tools/hims-check.h"
 #include "unit.h"

@@ -11,8 +11,8 @@
  * The mirror and the expansion start on 1 MiB boundaries so large I/O to
  * the SSD stays aligned.
  */
-#ifndef DM_HIMS_LAYOUT_H
-#define DM_HIMS_LAYOUT_H
+#ifndef DM_HIMS_FORMAT_H
+#define DM_HIMS_FORMAT_H
 
 #include "purec.h"
 
@@ -137,4 +137,4 @@ struct hims_extent {
 void hims_map_extent(const struct hims_geometry *geo, u64 sector, u32 nr_sectors,
 		     struct hims_extent *ext);
 
-#endif /* DM_HIMS_LAYOUT_H */
+#endif /* DM_HIMS_FORMAT_H */

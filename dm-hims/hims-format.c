@@ -2,7 +2,7 @@
 /*
  * dm-hims on-disk layout and logical-to-physical mapping (plain C).
  */
-#include "hims-layout.h"
+#include "hims-format.h"
 
 static u64 round_up_blocks(u64 block, u64 align)
 {

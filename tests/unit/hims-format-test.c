@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for dm-hims/hims-layout.c: geometry, CRC32C, superblock and RAM
+ * Unit tests for dm-hims/hims-format.c: geometry, CRC32C, superblock and RAM
  * header encoding and checking, logical-to-physical mapping.
  */
 #include <stddef.h>
 
-#include "dm-hims/hims-layout.h"
+#include "dm-hims/hims-format.h"
 #include "unit.h"
 
 #define SPB	HIMS_SECTORS_PER_BLOCK
@@ -457,5 +457,5 @@ int main(void)
 	test_sb_check();
 	test_ram_header();
 	test_map_extent();
-	return unit_result("hims-layout");
+	return unit_result("hims-format");
 }
