@@ -57,7 +57,10 @@ modules: $(addprefix modules-,$(KVERS))
 # A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c or tools/<name>.c if present.
 $(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch]) purec.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c) $(unit_extra_$*)
+
+# Further sources a unit test links.
+unit_extra_hims-dedup := dm-hims/hims-format.c
 
 # tools/hims-check.c without its main(); the test includes the dm-hims sources.
 $(build)/unit/hims-check-test: UNIT_CFLAGS += -DHIMS_CHECK_NO_MAIN

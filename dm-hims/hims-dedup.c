@@ -629,44 +629,6 @@ void hims_dedup_commit_end(struct hims_dedup *s, u64 epoch, bool ok)
 	}
 }
 
-/* On-disk metadata. */
-
-/* Bitwise CRC32C (Castagnoli), the same as hims_crc32c(). */
-u32 hims_dedup_crc32c(u32 crc, const void *data, size_t len)
-{
-	const u8 *p = data;
-	int bit;
-
-	crc = ~crc;
-	while (len--) {
-		crc ^= *p++;
-		for (bit = 0; bit < 8; bit++)
-			crc = (crc >> 1) ^ (0x82f63b78U & (0U - (crc & 1)));
-	}
-	return ~crc;
-}
-
-const char *hims_dedup_meta_err_str(enum hims_dedup_meta_err err)
-{
-	switch (err) {
-	case HIMS_DEDUP_META_OK:
-		return "ok";
-	case HIMS_DEDUP_META_BAD_MAGIC:
-		return "bad magic";
-	case HIMS_DEDUP_META_BAD_CHECKSUM:
-		return "bad checksum";
-	case HIMS_DEDUP_META_BAD_FMT:
-		return "another instance's";
-	case HIMS_DEDUP_META_BAD_PLACE:
-		return "misplaced block";
-	case HIMS_DEDUP_META_BAD_GEOMETRY:
-		return "another geometry";
-	case HIMS_DEDUP_META_TOO_NEW:
-		return "newer than the durable commit";
-	}
-	return "?";
-}
-
 u32 hims_dedup_meta_count(const struct hims_dedup *s)
 {
 	return s->nr_map_meta + s->nr_ref_meta;
@@ -687,103 +649,6 @@ void hims_dedup_meta_id(const struct hims_dedup *s, u32 meta,
 u32 hims_dedup_meta_write_slot(const struct hims_dedup *s, u32 meta)
 {
 	return (s->meta_flags[meta] & HIMS_DEDUP_META_LATEST1) ? 0 : 1;
-}
-
-/* The checksum covers the whole block, with the checksum field zero. */
-static u32 meta_checksum(const void *block)
-{
-	struct hims_dedup_meta_header h;
-	u32 crc;
-
-	memcpy(&h, block, sizeof(h));
-	h.checksum = 0;
-	crc = hims_dedup_crc32c(0, &h, sizeof(h));
-	return hims_dedup_crc32c(crc, (const u8 *)block + sizeof(h),
-				 HIMS_BLOCK_SIZE - sizeof(h));
-}
-
-void hims_dedup_meta_encode(void *block, enum hims_dedup_meta_kind kind,
-			    u32 index, const u32 *array, u32 nr, u64 epoch,
-			    u64 fmt_id)
-{
-	struct hims_dedup_meta_header *h = block;
-	__le32 *e = (__le32 *)(h + 1);
-	u32 first = index * HIMS_DEDUP_META_ENTRIES, i;
-
-	memset(block, 0, HIMS_BLOCK_SIZE);
-	h->magic = cpu_to_le32(HIMS_DEDUP_META_MAGIC);
-	h->epoch = cpu_to_le64(epoch);
-	h->fmt_id = cpu_to_le64(fmt_id);
-	h->kind = cpu_to_le32(kind);
-	h->index = cpu_to_le32(index);
-	for (i = 0; i < HIMS_DEDUP_META_ENTRIES && first + i < nr; i++)
-		e[i] = cpu_to_le32(array[first + i]);
-	h->checksum = cpu_to_le32(meta_checksum(block));
-}
-
-enum hims_dedup_meta_err hims_dedup_meta_verify(const void *block,
-						enum hims_dedup_meta_kind kind,
-						u32 index, u64 fmt_id, u64 *epoch)
-{
-	const struct hims_dedup_meta_header *h = block;
-
-	if (le32_to_cpu(h->magic) != HIMS_DEDUP_META_MAGIC)
-		return HIMS_DEDUP_META_BAD_MAGIC;
-	if (le32_to_cpu(h->checksum) != meta_checksum(block))
-		return HIMS_DEDUP_META_BAD_CHECKSUM;
-	if (le64_to_cpu(h->fmt_id) != fmt_id)
-		return HIMS_DEDUP_META_BAD_FMT;
-	if (le32_to_cpu(h->kind) != kind || le32_to_cpu(h->index) != index)
-		return HIMS_DEDUP_META_BAD_PLACE;
-	*epoch = le64_to_cpu(h->epoch);
-	return HIMS_DEDUP_META_OK;
-}
-
-void hims_dedup_meta_decode(const void *block, u32 index, u32 *array, u32 nr)
-{
-	const __le32 *e = (const __le32 *)((const u8 *)block +
-					   sizeof(struct hims_dedup_meta_header));
-	u32 first = index * HIMS_DEDUP_META_ENTRIES, i;
-
-	for (i = 0; i < HIMS_DEDUP_META_ENTRIES && first + i < nr; i++)
-		array[first + i] = le32_to_cpu(e[i]);
-}
-
-/* Which slot, and the newest epoch either valid slot holds (*newest). */
-static int meta_choose(const void *slot0, const void *slot1,
-		       enum hims_dedup_meta_kind kind, u32 index, u64 fmt_id,
-		       u64 durable, enum hims_dedup_meta_err *err, u64 *newest)
-{
-	enum hims_dedup_meta_err e[2];
-	u64 epoch[2] = { 0, 0 };
-	int i;
-
-	e[0] = hims_dedup_meta_verify(slot0, kind, index, fmt_id, &epoch[0]);
-	e[1] = hims_dedup_meta_verify(slot1, kind, index, fmt_id, &epoch[1]);
-	*newest = 0;
-	for (i = 0; i < 2; i++) {
-		if (e[i])
-			continue;
-		*newest = max(*newest, epoch[i]);
-		if (epoch[i] > durable)
-			e[i] = HIMS_DEDUP_META_TOO_NEW;
-	}
-	if (!e[0] && !e[1])
-		return epoch[1] > epoch[0] ? 1 : 0;
-	if (!e[0] || !e[1])
-		return e[0] ? 1 : 0;
-	*err = e[0] == HIMS_DEDUP_META_TOO_NEW ? e[1] : e[0];
-	return -1;
-}
-
-int hims_dedup_meta_choose(const void *slot0, const void *slot1,
-			   enum hims_dedup_meta_kind kind, u32 index, u64 fmt_id,
-			   u64 durable, enum hims_dedup_meta_err *err)
-{
-	u64 newest;
-
-	return meta_choose(slot0, slot1, kind, index, fmt_id, durable, err,
-			   &newest);
 }
 
 static const u32 *meta_array(const struct hims_dedup *s, u32 meta, u32 **out,
@@ -820,8 +685,8 @@ int hims_dedup_meta_load(struct hims_dedup *s, u32 meta, const void *slot0,
 
 	hims_dedup_meta_id(s, meta, &kind, &index);
 	meta_array(s, meta, &array, &nr);
-	slot = meta_choose(slot0, slot1, kind, index, fmt_id, durable, err,
-			   &newest);
+	slot = hims_dedup_meta_choose_newest(slot0, slot1, kind, index, fmt_id,
+					     durable, err, &newest);
 	if (slot < 0)
 		return -1;
 	hims_dedup_meta_decode(slot ? slot1 : slot0, index, array, nr);
@@ -836,72 +701,6 @@ int hims_dedup_meta_load(struct hims_dedup *s, u32 meta, const void *slot0,
 u32 hims_dedup_record_slot(const struct hims_dedup *s)
 {
 	return s->record_slot ^ 1;
-}
-
-static u32 record_checksum(const struct hims_dedup_record *rec)
-{
-	struct hims_dedup_record copy = *rec;
-
-	copy.checksum = 0;
-	return hims_dedup_crc32c(0, &copy, sizeof(copy));
-}
-
-void hims_dedup_record_encode(void *block, const struct hims_dedup_config *cfg,
-			      u64 epoch, u64 fmt_id)
-{
-	struct hims_dedup_record *rec = block;
-
-	memset(block, 0, HIMS_BLOCK_SIZE);
-	rec->magic = cpu_to_le64(HIMS_DEDUP_REC_MAGIC);
-	rec->version = cpu_to_le32(HIMS_DEDUP_VERSION);
-	rec->epoch = cpu_to_le64(epoch);
-	rec->fmt_id = cpu_to_le64(fmt_id);
-	rec->nr_logical = cpu_to_le32(cfg->nr_logical);
-	rec->nr_phys = cpu_to_le32(cfg->nr_phys);
-	rec->nr_spill = cpu_to_le32(cfg->nr_spill);
-	rec->meta_entries = cpu_to_le32(HIMS_DEDUP_META_ENTRIES);
-	rec->checksum = cpu_to_le32(record_checksum(rec));
-}
-
-enum hims_dedup_meta_err hims_dedup_record_verify(const void *block,
-						  const struct hims_dedup_config *cfg,
-						  u64 fmt_id, u64 *epoch)
-{
-	const struct hims_dedup_record *rec = block;
-
-	if (le64_to_cpu(rec->magic) != HIMS_DEDUP_REC_MAGIC)
-		return HIMS_DEDUP_META_BAD_MAGIC;
-	if (le32_to_cpu(rec->checksum) != record_checksum(rec))
-		return HIMS_DEDUP_META_BAD_CHECKSUM;
-	if (le64_to_cpu(rec->fmt_id) != fmt_id)
-		return HIMS_DEDUP_META_BAD_FMT;
-	if (le32_to_cpu(rec->version) != HIMS_DEDUP_VERSION ||
-	    le32_to_cpu(rec->nr_logical) != cfg->nr_logical ||
-	    le32_to_cpu(rec->nr_phys) != cfg->nr_phys ||
-	    le32_to_cpu(rec->nr_spill) != cfg->nr_spill ||
-	    le32_to_cpu(rec->meta_entries) != HIMS_DEDUP_META_ENTRIES)
-		return HIMS_DEDUP_META_BAD_GEOMETRY;
-	*epoch = le64_to_cpu(rec->epoch);
-	return HIMS_DEDUP_META_OK;
-}
-
-int hims_dedup_record_choose(const void *slot0, const void *slot1,
-			     const struct hims_dedup_config *cfg, u64 fmt_id,
-			     u64 *epoch)
-{
-	u64 e0 = 0, e1 = 0;
-	bool ok0, ok1;
-
-	ok0 = !hims_dedup_record_verify(slot0, cfg, fmt_id, &e0);
-	ok1 = !hims_dedup_record_verify(slot1, cfg, fmt_id, &e1);
-	if (!ok0 && !ok1)
-		return -1;
-	if (ok1 && (!ok0 || e1 > e0)) {
-		*epoch = e1;
-		return 1;
-	}
-	*epoch = e0;
-	return 0;
 }
 
 /* Checking. */

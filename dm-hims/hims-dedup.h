@@ -32,13 +32,6 @@
 /* Entries per bucket of the fingerprint index. */
 #define HIMS_DEDUP_WAYS		8U
 
-struct hims_dedup_config {
-	u32 nr_logical;		/* logical blocks of the RAM tier */
-	u32 nr_phys;		/* physical blocks of the RAM device */
-	u32 nr_spill;		/* spill slots on the SSD */
-	u32 index_entries;	/* power of two, >= HIMS_DEDUP_WAYS */
-};
-
 /* One fingerprint index entry: the high half of the fingerprint. */
 struct hims_dedup_ient {
 	u32 tag;
@@ -213,83 +206,12 @@ int hims_dedup_commit_begin(struct hims_dedup *s, u64 *epoch);
 u32 hims_dedup_commit_next(const struct hims_dedup *s, u32 from);
 void hims_dedup_commit_end(struct hims_dedup *s, u64 epoch, bool ok);
 
-/*
- * On-disk metadata: blocks of the map, then of the reference counts,
- * numbered 0 .. hims_dedup_meta_count() - 1; each has two slots, and a
- * commit writes the slot not holding the durable copy.  Little endian.
- */
-#define HIMS_DEDUP_META_MAGIC	0x4d444d48U	/* "HMDM" */
-#define HIMS_DEDUP_REC_MAGIC	0x31434444534d4948ULL	/* "HIMSDDC1" */
-#define HIMS_DEDUP_VERSION	1
-
-enum hims_dedup_meta_kind {
-	HIMS_DEDUP_META_MAP = 1,
-	HIMS_DEDUP_META_REF = 2,
-};
-
-struct hims_dedup_meta_header {
-	__le32 magic;
-	__le32 checksum;	/* crc32c of the block with this field zero */
-	__le64 epoch;		/* the commit that wrote it */
-	__le64 fmt_id;		/* the instance: from the superblock's UUID */
-	__le32 kind;
-	__le32 index;		/* block number within its kind */
-} __packed;
-
-#define HIMS_DEDUP_META_ENTRIES \
-	((u32)((HIMS_BLOCK_SIZE - sizeof(struct hims_dedup_meta_header)) / 4))
-
-struct hims_dedup_record {
-	__le64 magic;
-	__le32 checksum;	/* crc32c of the structure with this field zero */
-	__le32 version;
-	__le64 epoch;		/* the durable commit */
-	__le64 fmt_id;
-	__le32 nr_logical;
-	__le32 nr_phys;
-	__le32 nr_spill;
-	__le32 meta_entries;
-} __packed;
-
-enum hims_dedup_meta_err {
-	HIMS_DEDUP_META_OK = 0,
-	HIMS_DEDUP_META_BAD_MAGIC,
-	HIMS_DEDUP_META_BAD_CHECKSUM,
-	HIMS_DEDUP_META_BAD_FMT,	/* another instance's */
-	HIMS_DEDUP_META_BAD_PLACE,	/* kind or index not of this block */
-	HIMS_DEDUP_META_BAD_GEOMETRY,	/* record: not this configuration */
-	HIMS_DEDUP_META_TOO_NEW,	/* written by a commit that never ended */
-};
-
-const char *hims_dedup_meta_err_str(enum hims_dedup_meta_err err);
-u32 hims_dedup_crc32c(u32 crc, const void *data, size_t len);
-
 u32 hims_dedup_meta_count(const struct hims_dedup *s);
 /* Metadata block @meta: its kind and index within that kind. */
 void hims_dedup_meta_id(const struct hims_dedup *s, u32 meta,
 			enum hims_dedup_meta_kind *kind, u32 *index);
 /* The slot the commit in flight writes @meta to. */
 u32 hims_dedup_meta_write_slot(const struct hims_dedup *s, u32 meta);
-
-/* Encodes entries [index * ENTRIES, ...) of @array (@nr entries in all). */
-void hims_dedup_meta_encode(void *block, enum hims_dedup_meta_kind kind,
-			    u32 index, const u32 *array, u32 nr, u64 epoch,
-			    u64 fmt_id);
-/* Checks a block for its place; *epoch: the commit that wrote it. */
-enum hims_dedup_meta_err hims_dedup_meta_verify(const void *block,
-						enum hims_dedup_meta_kind kind,
-						u32 index, u64 fmt_id, u64 *epoch);
-/* Decodes a verified block into its entries of @array. */
-void hims_dedup_meta_decode(const void *block, u32 index, u32 *array, u32 nr);
-/*
- * Of the two slots of a block, the one holding the copy of the durable
- * commit @durable: valid, and the newest not newer.  -1 if neither; then
- * *err says what is wrong with slot 0's copy, or slot 1's if slot 0 was
- * merely too new.
- */
-int hims_dedup_meta_choose(const void *slot0, const void *slot1,
-			   enum hims_dedup_meta_kind kind, u32 index, u64 fmt_id,
-			   u64 durable, enum hims_dedup_meta_err *err);
 
 /* The state's metadata block @meta, for the commit of @epoch. */
 void hims_dedup_meta_encode_state(const struct hims_dedup *s, u32 meta,
@@ -305,15 +227,6 @@ int hims_dedup_meta_load(struct hims_dedup *s, u32 meta, const void *slot0,
 
 /* Commit records: two slots, written alternately. */
 u32 hims_dedup_record_slot(const struct hims_dedup *s);
-void hims_dedup_record_encode(void *block, const struct hims_dedup_config *cfg,
-			      u64 epoch, u64 fmt_id);
-enum hims_dedup_meta_err hims_dedup_record_verify(const void *block,
-						  const struct hims_dedup_config *cfg,
-						  u64 fmt_id, u64 *epoch);
-/* The slot of the newest valid record, or -1; *epoch: its epoch. */
-int hims_dedup_record_choose(const void *slot0, const void *slot1,
-			     const struct hims_dedup_config *cfg, u64 fmt_id,
-			     u64 *epoch);
 
 /* What hims_dedup_check() and hims_dedup_verify() found first. */
 enum hims_dedup_check_code {
