@@ -4,22 +4,6 @@
  */
 #include "hims-dedup.h"
 
-static bool is_ram(u32 v)
-{
-	return !(v & HIMS_DEDUP_SPILLED);
-}
-
-static bool is_spill(u32 v)
-{
-	return (v & HIMS_DEDUP_SPILLED) && v != HIMS_DEDUP_UNMAPPED &&
-		v != HIMS_DEDUP_ZERO;
-}
-
-static u32 spill_slot(u32 v)
-{
-	return v & ~HIMS_DEDUP_SPILLED;
-}
-
 static u32 div_round_up(u32 n, u32 d)
 {
 	return n / d + !!(n % d);
@@ -250,8 +234,8 @@ enum hims_dedup_where hims_dedup_lookup(const struct hims_dedup *s, u32 lblk,
 		return HIMS_DEDUP_AT_NONE;
 	if (v == HIMS_DEDUP_ZERO)
 		return HIMS_DEDUP_AT_ZERO;
-	if (is_spill(v)) {
-		*where = spill_slot(v);
+	if (hims_dedup_is_spill(v)) {
+		*where = hims_dedup_spill_slot(v);
 		return HIMS_DEDUP_AT_SPILL;
 	}
 	*where = v;
@@ -272,7 +256,7 @@ static void map_set(struct hims_dedup *s, u32 lblk, u32 v)
 
 	if (old == HIMS_DEDUP_ZERO)
 		s->nr_zero--;
-	else if (is_spill(old))
+	else if (hims_dedup_is_spill(old))
 		s->nr_spilled--;
 	else if (old != HIMS_DEDUP_UNMAPPED)
 		s->nr_ram_refs--;
@@ -281,7 +265,7 @@ static void map_set(struct hims_dedup *s, u32 lblk, u32 v)
 
 	if (v == HIMS_DEDUP_ZERO)
 		s->nr_zero++;
-	else if (is_spill(v))
+	else if (hims_dedup_is_spill(v))
 		s->nr_spilled++;
 	else if (v != HIMS_DEDUP_UNMAPPED)
 		s->nr_ram_refs++;
@@ -399,8 +383,8 @@ static void release(struct hims_dedup *s, u32 old, struct hims_dedup_result *res
 
 	if (old == HIMS_DEDUP_UNMAPPED || old == HIMS_DEDUP_ZERO)
 		return;
-	if (is_spill(old)) {
-		pool_defer(&s->spill, spill_slot(old));
+	if (hims_dedup_is_spill(old)) {
+		pool_defer(&s->spill, hims_dedup_spill_slot(old));
 		res->old_freed = true;
 		return;
 	}
@@ -442,7 +426,7 @@ void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
 	}
 
 	/* Rewriting a block it may not write in place with the same data. */
-	if (is_ram(old) && old != HIMS_DEDUP_UNMAPPED &&
+	if (hims_dedup_is_ram(old) && old != HIMS_DEDUP_UNMAPPED &&
 	    !writable_in_place(s, old)) {
 		skip = old;
 		if (same_data(ctx, old)) {
@@ -468,7 +452,7 @@ void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
 		return;
 	}
 
-	if (is_ram(old) && old != HIMS_DEDUP_UNMAPPED &&
+	if (hims_dedup_is_ram(old) && old != HIMS_DEDUP_UNMAPPED &&
 	    writable_in_place(s, old)) {
 		res->action = HIMS_DEDUP_WRITE;
 		res->target = old;
@@ -494,9 +478,9 @@ void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
 	}
 
 	/* RAM is full. */
-	if (is_spill(old)) {
+	if (hims_dedup_is_spill(old)) {
 		res->action = HIMS_DEDUP_SPILL;
-		res->target = spill_slot(old);
+		res->target = hims_dedup_spill_slot(old);
 		res->in_place = true;
 		s->nr_inflight++;
 		return;
@@ -510,7 +494,7 @@ void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
 		return;
 	}
 	if (pool_pending(&s->phys) || pool_pending(&s->spill) ||
-	    (is_ram(old) && old != HIMS_DEDUP_UNMAPPED && s->refcount[old] == 1)) {
+	    (hims_dedup_is_ram(old) && old != HIMS_DEDUP_UNMAPPED && s->refcount[old] == 1)) {
 		res->action = HIMS_DEDUP_NEED_COMMIT;
 		s->nr_need_commit++;
 	} else {
@@ -767,8 +751,8 @@ static int check_arrays(const u32 *map, u32 nr_logical, const u32 *refcount,
 		v = map[l];
 		if (v == HIMS_DEDUP_UNMAPPED || v == HIMS_DEDUP_ZERO)
 			continue;
-		if (is_spill(v)) {
-			p = spill_slot(v);
+		if (hims_dedup_is_spill(v)) {
+			p = hims_dedup_spill_slot(v);
 			if (p >= nr_spill)
 				return report(rep, HIMS_DEDUP_CHK_BAD_VALUE, l, v, 0, 0);
 			if (owner[p]) {
@@ -849,7 +833,7 @@ static int verify_counters(const struct hims_dedup *s, struct hims_dedup_report 
 		want[0]++;
 		if (v == HIMS_DEDUP_ZERO)
 			want[1]++;
-		else if (is_spill(v))
+		else if (hims_dedup_is_spill(v))
 			want[2]++;
 		else
 			want[3]++;
@@ -959,7 +943,7 @@ int hims_dedup_rebuild(struct hims_dedup *s, u64 durable, u32 record_slot,
 		s->nr_mapped++;
 		if (v == HIMS_DEDUP_ZERO)
 			s->nr_zero++;
-		else if (is_spill(v))
+		else if (hims_dedup_is_spill(v))
 			s->nr_spilled++;
 		else
 			s->nr_ram_refs++;

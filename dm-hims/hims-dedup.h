@@ -26,6 +26,24 @@
 #define HIMS_DEDUP_SPILLED	0x80000000U	/* | spill slot */
 #define HIMS_DEDUP_NONE		0xffffffffU	/* no block, end of a list */
 
+/* A map value that is a RAM physical block. */
+static inline bool hims_dedup_is_ram(u32 v)
+{
+	return !(v & HIMS_DEDUP_SPILLED);
+}
+
+/* A map value that is a spill slot. */
+static inline bool hims_dedup_is_spill(u32 v)
+{
+	return (v & HIMS_DEDUP_SPILLED) && v != HIMS_DEDUP_UNMAPPED &&
+		v != HIMS_DEDUP_ZERO;
+}
+
+static inline u32 hims_dedup_spill_slot(u32 v)
+{
+	return v & ~HIMS_DEDUP_SPILLED;
+}
+
 /* Logical blocks, physical blocks and spill slots each at most this many. */
 #define HIMS_DEDUP_MAX_BLOCKS	0x7ffffff0U
 
