@@ -60,7 +60,7 @@ $(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch]) p
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c) $(unit_extra_$*)
 
 # Further sources a unit test links.
-unit_extra_hims-dedup := dm-hims/hims-format.c
+unit_extra_hims-dedup := dm-hims/hims-format.c dm-hims/hims-dedup-check.c
 
 # tools/hims-check.c without its main(); the test includes the dm-hims sources.
 $(build)/unit/hims-check-test: UNIT_CFLAGS += -DHIMS_CHECK_NO_MAIN
@@ -77,7 +77,8 @@ $(TOOLS_DIR)/himsctl: tools/himsctl.c tools/hims-status.c tools/hims-hints.c $(t
 		dm-hims/hims-dedup.c dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/hims-status.c tools/hims-hints.c \
-		dm-hims/hims-format.c dm-hims/hims-dedup.c $(tools_common) -ldevmapper
+		dm-hims/hims-format.c dm-hims/hims-dedup.c dm-hims/hims-dedup-check.c \
+		$(tools_common) -ldevmapper
 
 $(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c tools/feedbac-status.c $(tools_deps)
 	@mkdir -p $(dir $@)
@@ -85,7 +86,8 @@ $(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c tools/feedbac-status.c $(tools_deps)
 
 $(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-dedup.h $(tools_deps)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< dm-hims/hims-format.c dm-hims/hims-dedup.c
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< dm-hims/hims-format.c dm-hims/hims-dedup.c \
+		dm-hims/hims-dedup-check.c
 
 # Installs the sources into /usr/src/hims-<version> and lets DKMS build and
 # install the modules for the running kernel.

@@ -27,6 +27,7 @@
 #include "hims-format.h"
 #include "hims-lrw.h"
 #include "hims-dedup.h"
+#include "hims-dedup-check.h"
 
 #define DM_MSG_PREFIX "hims"
 

@@ -19,6 +19,7 @@
 
 #include "dm-hims/hims-format.h"
 #include "dm-hims/hims-dedup.h"
+#include "dm-hims/hims-dedup-check.h"
 #include "tools/hims-check.h"
 
 #define BS HIMS_BLOCK_SIZE

@@ -8,6 +8,7 @@
  * makes every block collide.
  */
 #include "dm-hims/hims-dedup.h"
+#include "dm-hims/hims-dedup-check.h"
 #include "unit.h"
 
 #define NONE	HIMS_DEDUP_NONE
