@@ -14,6 +14,7 @@
 #include <linux/minmax.h>
 #include <linux/bitops.h>
 #include <linux/math64.h>
+#include <linux/crc32c.h>
 #else
 /* Userspace unit tests: the kernel names these files use. */
 #include "kernel-shim.h"

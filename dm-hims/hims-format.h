@@ -195,7 +195,6 @@ enum hims_dedup_meta_err {
 };
 
 const char *hims_dedup_meta_err_str(enum hims_dedup_meta_err err);
-u32 hims_dedup_crc32c(u32 crc, const void *data, size_t len);
 
 /* Encodes entries [index * ENTRIES, ...) of @array (@nr entries in all). */
 void hims_dedup_meta_encode(void *block, enum hims_dedup_meta_kind kind,
