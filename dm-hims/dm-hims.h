@@ -219,6 +219,16 @@ static inline sector_t block_to_sector(u64 block)
 	return block << HIMS_BLOCK_SECTOR_SHIFT;
 }
 
+static inline sector_t hims_ssd_sector(hims_sblock_t block)
+{
+	return block_to_sector(hims_sblock_nr(block));
+}
+
+static inline sector_t hims_ram_sector(hims_rblock_t block)
+{
+	return block_to_sector(hims_rblock_nr(block));
+}
+
 static inline struct block_device *ram_bdev(struct hims_c *hc)
 {
 	return hc->ram_dev->bdev;
@@ -236,8 +246,8 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 void hims_process_deferred(struct work_struct *work);
 
 /* hims-metadata.c */
-int hims_block_io(struct block_device *bdev, u64 block, struct page *page,
-		  blk_opf_t opf);
+int hims_ssd_io(struct hims_c *hc, hims_sblock_t block, struct page *page, blk_opf_t opf);
+int hims_ram_io(struct hims_c *hc, hims_rblock_t block, struct page *page, blk_opf_t opf);
 void hims_stage_valid(struct hims_c *hc, u64 first, u64 last);
 int hims_persist_valid(struct hims_c *hc, u64 first, u64 last);
 int hims_write_ram_header(struct hims_c *hc, u32 state);

@@ -14,7 +14,7 @@
 
 static sector_t hims_spill_sector(struct hims_c *hc, u32 slot)
 {
-	return block_to_sector(hc->geo.spill_start + slot);
+	return hims_ssd_sector(hims_spill_block(&hc->geo, slot));
 }
 
 /* The physical block's current data is on the SSD mirror only. */
@@ -35,9 +35,9 @@ static int hims_read_phys(struct hims_c *hc, u32 phys, struct page *page)
 	on_ssd = hims_phys_on_ssd(hc, phys);
 	spin_unlock_irq(&hc->lock);
 	if (on_ssd)
-		return hims_block_io(ssd_bdev(hc), hc->geo.mirror_start + phys, page,
-				     REQ_OP_READ);
-	return hims_block_io(ram_bdev(hc), 1 + phys, page, REQ_OP_READ);
+		return hims_ssd_io(hc, hims_mirror_block(&hc->geo, phys), page,
+				   REQ_OP_READ);
+	return hims_ram_io(hc, hims_ram_block(phys), page, REQ_OP_READ);
 }
 
 static bool hims_same_data(void *ctx, u32 phys)
@@ -61,8 +61,8 @@ static int hims_dedup_read_block(struct hims_c *hc, u32 lblk, struct page *page)
 	case HIMS_DEDUP_AT_RAM:
 		return hims_read_phys(hc, where, page);
 	case HIMS_DEDUP_AT_SPILL:
-		return hims_block_io(ssd_bdev(hc), hc->geo.spill_start + where, page,
-				     REQ_OP_READ);
+		return hims_ssd_io(hc, hims_spill_block(&hc->geo, where), page,
+				   REQ_OP_READ);
 	default:
 		memset(page_address(page), 0, HIMS_BLOCK_SIZE);
 		return 0;
@@ -97,7 +97,7 @@ int hims_dedup_commit(struct hims_c *hc)
 	for (meta = hims_dedup_commit_next(&hc->dedup.core, 0); meta != HIMS_DEDUP_NONE;
 	     meta = hims_dedup_commit_next(&hc->dedup.core, meta + 1)) {
 		slot = hims_dedup_meta_write_slot(&hc->dedup.core, meta);
-		data = dm_bufio_new(hc->dedup.bufio, 2 + 2 * meta + slot, &bp);
+		data = dm_bufio_new(hc->dedup.bufio, hims_dedup_meta_offset(meta, slot), &bp);
 		if (IS_ERR(data)) {
 			r = PTR_ERR(data);
 			break;
@@ -119,9 +119,9 @@ int hims_dedup_commit(struct hims_c *hc)
 		mutex_lock(&hc->meta.lock);
 		hims_dedup_record_encode(page_address(hc->meta.page), &hc->dedup.core.cfg, epoch,
 					 hc->dedup.fmt_id);
-		r = hims_block_io(ssd_bdev(hc),
-				  hc->geo.dedup_start + hims_dedup_record_slot(&hc->dedup.core),
-				  hc->meta.page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+		slot = hims_dedup_record_slot(&hc->dedup.core);
+		r = hims_ssd_io(hc, hims_dedup_record_block(&hc->geo, slot), hc->meta.page,
+				REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
 		mutex_unlock(&hc->meta.lock);
 	}
 	mutex_lock(&hc->dedup.lock);
@@ -200,8 +200,8 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 	lockdep_assert_held(&hc->dedup.lock);
 
 	if (res->action == HIMS_DEDUP_SPILL)
-		return hims_block_io(ssd_bdev(hc), hc->geo.spill_start + phys,
-				     hc->dedup.data_page, REQ_OP_WRITE);
+		return hims_ssd_io(hc, hims_spill_block(&hc->geo, phys),
+				   hc->dedup.data_page, REQ_OP_WRITE);
 
 	/* A block being restored is copied over by the restorer: wait. */
 	wait_event(hc->progress_wait, hims_range_not_restoring(hc, phys, phys));
@@ -213,7 +213,7 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 	}
 	spin_unlock_irqrestore(&hc->lock, flags);
 
-	r = hims_block_io(ram_bdev(hc), 1 + phys, hc->dedup.data_page, REQ_OP_WRITE);
+	r = hims_ram_io(hc, hims_ram_block(phys), hc->dedup.data_page, REQ_OP_WRITE);
 	if (r)
 		return r;
 	if (READ_ONCE(hc->mode) == HIMS_SYNC) {
@@ -221,8 +221,8 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 		r = hims_range_has(hc, phys, phys, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
 		spin_unlock_irqrestore(&hc->lock, flags);
 		if (!r)
-			return hims_block_io(ssd_bdev(hc), hc->geo.mirror_start + phys,
-					     hc->dedup.data_page, REQ_OP_WRITE);
+			return hims_ssd_io(hc, hims_mirror_block(&hc->geo, phys),
+					   hc->dedup.data_page, REQ_OP_WRITE);
 	}
 	spin_lock_irqsave(&hc->lock, flags);
 	hims_lrw_mark_dirty(&hc->blocks.lrw, phys, ++hc->blocks.write_seq);
@@ -364,10 +364,10 @@ static int hims_dedup_route_read(struct hims_c *hc, struct bio *bio, bool in_map
 		if (on_ssd) {
 			bio_set_dev(bio, ssd_bdev(hc));
 			bio->bi_iter.bi_sector =
-				block_to_sector(hc->geo.mirror_start + where) + sector;
+				hims_ssd_sector(hims_mirror_block(&hc->geo, where)) + sector;
 		} else {
 			bio_set_dev(bio, ram_bdev(hc));
-			bio->bi_iter.bi_sector = block_to_sector(1 + where) + sector;
+			bio->bi_iter.bi_sector = hims_ram_sector(hims_ram_block(where)) + sector;
 		}
 		return DM_MAPIO_REMAPPED;
 	case HIMS_DEDUP_AT_SPILL:
@@ -487,11 +487,11 @@ int hims_dedup_load(struct hims_c *hc)
 	rec0 = kmalloc(HIMS_BLOCK_SIZE, GFP_KERNEL);
 	if (!rec0)
 		return -ENOMEM;
-	r = hims_block_io(ssd_bdev(hc), hc->geo.dedup_start, hc->meta.page, REQ_OP_READ);
+	r = hims_ssd_io(hc, hims_dedup_record_block(&hc->geo, 0), hc->meta.page, REQ_OP_READ);
 	if (!r) {
 		memcpy(rec0, page_address(hc->meta.page), HIMS_BLOCK_SIZE);
-		r = hims_block_io(ssd_bdev(hc), hc->geo.dedup_start + 1, hc->meta.page,
-				  REQ_OP_READ);
+		r = hims_ssd_io(hc, hims_dedup_record_block(&hc->geo, 1), hc->meta.page,
+				REQ_OP_READ);
 	}
 	if (r) {
 		kfree(rec0);
@@ -505,10 +505,10 @@ int hims_dedup_load(struct hims_c *hc)
 		return 0;	/* never committed: empty */
 
 	for (meta = 0; meta < hc->geo.meta_blocks; meta++) {
-		slot0 = dm_bufio_read(hc->dedup.bufio, 2 + 2 * meta, &bp0);
+		slot0 = dm_bufio_read(hc->dedup.bufio, hims_dedup_meta_offset(meta, 0), &bp0);
 		if (IS_ERR(slot0))
 			return PTR_ERR(slot0);
-		slot1 = dm_bufio_read(hc->dedup.bufio, 2 + 2 * meta + 1, &bp1);
+		slot1 = dm_bufio_read(hc->dedup.bufio, hims_dedup_meta_offset(meta, 1), &bp1);
 		if (IS_ERR(slot1)) {
 			dm_bufio_release(bp0);
 			return PTR_ERR(slot1);
@@ -576,7 +576,8 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 		*error = "Cannot create the dedup metadata cache";
 		return -ENOMEM;
 	}
-	dm_bufio_set_sector_offset(hc->dedup.bufio, block_to_sector(hc->geo.dedup_start));
+	dm_bufio_set_sector_offset(hc->dedup.bufio,
+				   hims_ssd_sector(hims_dedup_record_block(&hc->geo, 0)));
 	hc->dedup.last_commit = jiffies;
 	return 0;
 }

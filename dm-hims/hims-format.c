@@ -241,8 +241,10 @@ void hims_map_extent(const struct hims_geometry *geo, u64 sector, u32 nr_sectors
 	ext->block = block;
 	if (block < hims_boundary(geo)) {
 		ext->tier = HIMS_TIER_RAM;
-		ext->ram_sector = ((1 + block) << HIMS_BLOCK_SECTOR_SHIFT) + offset;
-		ext->ssd_sector = ((geo->mirror_start + block) << HIMS_BLOCK_SECTOR_SHIFT) + offset;
+		ext->ram_sector = (hims_rblock_nr(hims_ram_block(block)) <<
+				   HIMS_BLOCK_SECTOR_SHIFT) + offset;
+		ext->ssd_sector = (hims_sblock_nr(hims_mirror_block(geo, block)) <<
+				  HIMS_BLOCK_SECTOR_SHIFT) + offset;
 		ext->nr_sectors = (u32)min_t(u64, nr_sectors, boundary - sector);
 	} else {
 		ext->tier = HIMS_TIER_SSD;

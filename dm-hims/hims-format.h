@@ -63,6 +63,96 @@ static inline u64 hims_boundary(const struct hims_geometry *geo)
 	return geo->dedup_blocks ? geo->dedup_blocks : geo->ram_blocks;
 }
 
+/*
+ * Block numbers on the two devices, as types sparse tells apart from each
+ * other and from logical and physical RAM-tier block numbers (plain u64 and
+ * u32): a block of the SSD and a block of the RAM device.  Every on-disk
+ * address comes from one helper below.
+ */
+#ifndef __bitwise
+#define __bitwise
+#endif
+#ifndef __force
+#define __force
+#endif
+typedef u64 __bitwise hims_sblock_t;
+typedef u64 __bitwise hims_rblock_t;
+
+static inline hims_sblock_t hims_sblock(u64 block)
+{
+	return (__force hims_sblock_t)block;
+}
+
+static inline u64 hims_sblock_nr(hims_sblock_t block)
+{
+	return (__force u64)block;
+}
+
+static inline hims_rblock_t hims_rblock(u64 block)
+{
+	return (__force hims_rblock_t)block;
+}
+
+static inline u64 hims_rblock_nr(hims_rblock_t block)
+{
+	return (__force u64)block;
+}
+
+/* SSD block 0: the superblock, and the tools' hints in its second half. */
+static inline hims_sblock_t hims_sb_block(void)
+{
+	return hims_sblock(0);
+}
+
+/* Block @index of the valid bitmap. */
+static inline hims_sblock_t hims_bitmap_block(const struct hims_geometry *geo, u64 index)
+{
+	return hims_sblock(geo->bitmap_start + index);
+}
+
+/* The mirror of physical RAM-tier block @phys (= logical without dedup). */
+static inline hims_sblock_t hims_mirror_block(const struct hims_geometry *geo, u64 phys)
+{
+	return hims_sblock(geo->mirror_start + phys);
+}
+
+/* Dedup commit record @slot (0 or 1). */
+static inline hims_sblock_t hims_dedup_record_block(const struct hims_geometry *geo,
+						    u32 slot)
+{
+	return hims_sblock(geo->dedup_start + slot);
+}
+
+/* Slot @slot of dedup metadata block @meta, counted from the records. */
+static inline u64 hims_dedup_meta_offset(u32 meta, u32 slot)
+{
+	return 2 + 2 * (u64)meta + slot;
+}
+
+static inline hims_sblock_t hims_dedup_meta_block(const struct hims_geometry *geo,
+						  u32 meta, u32 slot)
+{
+	return hims_sblock(geo->dedup_start + hims_dedup_meta_offset(meta, slot));
+}
+
+/* Spill slot @slot of the dedup RAM tier. */
+static inline hims_sblock_t hims_spill_block(const struct hims_geometry *geo, u32 slot)
+{
+	return hims_sblock(geo->spill_start + slot);
+}
+
+/* RAM device block 0: the header. */
+static inline hims_rblock_t hims_ram_header_block(void)
+{
+	return hims_rblock(0);
+}
+
+/* Where physical RAM-tier block @phys lives on the RAM device. */
+static inline hims_rblock_t hims_ram_block(u64 phys)
+{
+	return hims_rblock(1 + phys);
+}
+
 /* Entries of one dedup metadata block (4 KiB less a 32-byte header). */
 #define HIMS_DEDUP_ENTRIES_PER_BLOCK	1016U
 

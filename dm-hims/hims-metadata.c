@@ -9,19 +9,29 @@
 #include "dm-hims.h"
 
 /* Synchronous one-block I/O for metadata and on-demand restore. */
-int hims_block_io(struct block_device *bdev, u64 block, struct page *page,
-		  blk_opf_t opf)
+static int hims_block_io(struct block_device *bdev, sector_t sector, struct page *page,
+			 blk_opf_t opf)
 {
 	struct bio_vec bvec;
 	struct bio bio;
 	int r;
 
 	bio_init(&bio, bdev, &bvec, 1, opf);
-	bio.bi_iter.bi_sector = block_to_sector(block);
+	bio.bi_iter.bi_sector = sector;
 	__bio_add_page(&bio, page, HIMS_BLOCK_SIZE, 0);
 	r = submit_bio_wait(&bio);
 	bio_uninit(&bio);
 	return r;
+}
+
+int hims_ssd_io(struct hims_c *hc, hims_sblock_t block, struct page *page, blk_opf_t opf)
+{
+	return hims_block_io(ssd_bdev(hc), hims_ssd_sector(block), page, opf);
+}
+
+int hims_ram_io(struct hims_c *hc, hims_rblock_t block, struct page *page, blk_opf_t opf)
+{
+	return hims_block_io(ram_bdev(hc), hims_ram_sector(block), page, opf);
 }
 
 /* Worker only: the blocks of a deferred write are to become valid. */
@@ -53,8 +63,8 @@ int hims_persist_valid(struct hims_c *hc, u64 first, u64 last)
 			continue;
 		mutex_lock(&hc->meta.lock);
 		memcpy(buf, staged, HIMS_BLOCK_SIZE);
-		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + bitmap_block,
-				  hc->meta.page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+		r = hims_ssd_io(hc, hims_bitmap_block(&hc->geo, bitmap_block),
+				hc->meta.page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
 		mutex_unlock(&hc->meta.lock);
 		if (r) {
 			DMERR_LIMIT("valid bitmap write failed: %d", r);
@@ -80,7 +90,7 @@ int hims_persist_valid(struct hims_c *hc, u64 first, u64 last)
 int hims_write_ram_header(struct hims_c *hc, u32 state)
 {
 	hims_ram_header_encode(page_address(hc->meta.page), hc->uuid, state);
-	return hims_block_io(ram_bdev(hc), 0, hc->meta.page, REQ_OP_WRITE | REQ_SYNC);
+	return hims_ram_io(hc, hims_ram_header_block(), hc->meta.page, REQ_OP_WRITE | REQ_SYNC);
 }
 
 /* First resume: read the valid bitmap and decide whether RAM needs a restore. */
@@ -98,8 +108,8 @@ int hims_load(struct hims_c *hc)
 			return r;
 	}
 	for (i = 0; i < hc->geo.bitmap_blocks && !hims_dedup_on(hc); i++) {
-		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + i, hc->meta.page,
-				  REQ_OP_READ);
+		r = hims_ssd_io(hc, hims_bitmap_block(&hc->geo, i), hc->meta.page,
+				REQ_OP_READ);
 		if (r) {
 			DMERR("cannot read the valid bitmap: %d", r);
 			return r;
@@ -116,7 +126,7 @@ int hims_load(struct hims_c *hc)
 	     b = find_next_bit_le(hc->meta.valid, n, b + 1))
 		hc->meta.nr_valid++;
 
-	r = hims_block_io(ram_bdev(hc), 0, hc->meta.page, REQ_OP_READ);
+	r = hims_ram_io(hc, hims_ram_header_block(), hc->meta.page, REQ_OP_READ);
 	if (r) {
 		DMERR("cannot read the RAM device header: %d", r);
 		return r;
@@ -162,7 +172,7 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 	u64 i;
 	int r;
 
-	r = hims_block_io(ssd_bdev(hc), 0, hc->meta.page, REQ_OP_READ);
+	r = hims_ssd_io(hc, hims_sb_block(), hc->meta.page, REQ_OP_READ);
 	if (r) {
 		*error = "Cannot read the SSD superblock";
 		return r;
@@ -180,15 +190,15 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 	/* The bitmap first: a superblock must never describe stale bits. */
 	memset(buf, 0, HIMS_BLOCK_SIZE);
 	for (i = 0; i < hc->geo.bitmap_blocks; i++) {
-		r = hims_block_io(ssd_bdev(hc), hc->geo.bitmap_start + i, hc->meta.page,
-				  REQ_OP_WRITE);
+		r = hims_ssd_io(hc, hims_bitmap_block(&hc->geo, i), hc->meta.page,
+				REQ_OP_WRITE);
 		if (r)
 			goto fail;
 	}
 	generate_random_uuid(hc->uuid);
 	hims_sb_encode(buf, &hc->geo, hc->uuid);
-	r = hims_block_io(ssd_bdev(hc), 0, hc->meta.page,
-			  REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
+	r = hims_ssd_io(hc, hims_sb_block(), hc->meta.page,
+			REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
 	if (r)
 		goto fail;
 	DMINFO("formatted %s: %llu RAM-tier blocks, %llu SSD-tier blocks",
