@@ -47,10 +47,13 @@ deps:
 	@tests/vm/deps.sh
 
 # One copy of the sources per kernel: a kbuild M= tree holds one kernel's objects.
+# Warnings are errors here (and so in make check), but not in the Kbuild
+# files that DKMS uses: a newer compiler's new warning must not fail an install.
 modules-%: deps
 	@rm -rf $(build)/ko-$* && mkdir -p $(build)/ko-$*
 	@cp --parents $(ksrc) $(build)/ko-$*/
-	$(MAKE) -C $$(tests/vm/kernel.sh $* kdir) M=$(build)/ko-$* $(if $(C),C=$(C)) modules
+	$(MAKE) -C $$(tests/vm/kernel.sh $* kdir) M=$(build)/ko-$* $(if $(C),C=$(C)) \
+		KCFLAGS="$(strip $(KCFLAGS) -Werror)" modules
 
 modules: $(addprefix modules-,$(KVERS))
 
