@@ -34,9 +34,9 @@ guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/gues
 # Userspace tools (himsctl, feedbacctl) in $(build)/tools; the VM's initramfs
 # copies TOOLS_DIR into /opt/hims/tools.
 export TOOLS_DIR ?= $(build)/tools
-TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top) -I$(top)/tests/unit
+TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top)
 tools_common := tools/dmutil.c tools/toolutil.c
-tools_deps := $(wildcard tools/*.[ch]) dm-hims/hims-layout.c dm-hims/hims-layout.h purec.h
+tools_deps := $(wildcard tools/*.[ch]) dm-hims/hims-layout.c dm-hims/hims-layout.h purec.h purec-user.h
 
 .PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
@@ -55,7 +55,7 @@ modules-%: deps
 modules: $(addprefix modules-,$(KVERS))
 
 # A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c or tools/<name>.c if present.
-$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch]) purec.h $(wildcard tests/unit/*.h)
+$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch]) purec.h purec-user.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c)
 
@@ -109,7 +109,7 @@ install-tools: tools
 	install -D -m 644 tools/feedbacctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/feedbacctl.8
 
 checkpatch: deps
-	@tests/vm/checkpatch.sh $(kfiles) $(filter-out tests/unit/kernel-shim.h,$(wildcard tests/unit/*.[ch]))
+	@tests/vm/checkpatch.sh $(kfiles) $(wildcard tests/unit/*.[ch])
 
 sparse:
 	@$(MAKE) --no-print-directory modules-6.1 C=1 2>&1 | tee $(build)/sparse.log

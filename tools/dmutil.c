@@ -100,7 +100,7 @@ int dm_get(const char *name, int what, struct dm_dev_info *di)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
-	u64 start, length;
+	uint64_t start, length;	/* libdevmapper's type */
 	char *type, *params;
 	const char *uuid;
 	void *next = NULL;

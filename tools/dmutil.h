@@ -9,7 +9,7 @@
 #include <stdarg.h>
 #include <sys/types.h>
 
-#include "tools-types.h"
+#include "purec.h"
 
 #define EXIT_RUNTIME	1	/* something failed */
 #define EXIT_USAGE	2	/* bad arguments */

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
-#include "tools-types.h"
+#include "purec.h"
 #include "dm-hims/hims-layout.h"
 #include "dm-hims/hims-dedup.h"
 #include "dmutil.h"
