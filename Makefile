@@ -35,8 +35,8 @@ guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/gues
 # copies TOOLS_DIR into /opt/hims/tools.
 export TOOLS_DIR ?= $(build)/tools
 TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top)
-tools_common := tools/dmutil.c tools/toolutil.c
-tools_deps := $(wildcard tools/*.[ch]) dm-hims/hims-layout.c dm-hims/hims-layout.h purec.h purec-user.h
+tools_common := tools/lib/dmutil.c tools/lib/toolutil.c
+tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-layout.c dm-hims/hims-layout.h purec.h purec-user.h
 
 .PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
@@ -54,10 +54,11 @@ modules-%: deps
 
 modules: $(addprefix modules-,$(KVERS))
 
-# A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c or tools/<name>.c if present.
-$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch]) purec.h purec-user.h $(wildcard tests/unit/*.h)
+# A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c, tools/<name>.c or
+# tools/lib/<name>.c if present.
+$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch] tools/lib/*.[ch]) purec.h purec-user.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c tools/lib/$*.c)
 
 # tools/hims-check.c without its main(); the test includes the dm-hims sources.
 $(build)/unit/hims-check-test: UNIT_CFLAGS += -DHIMS_CHECK_NO_MAIN
@@ -70,15 +71,14 @@ unit: $(unit_bins)
 
 tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check
 
-$(TOOLS_DIR)/himsctl: tools/himsctl.c tools/hims-status.c tools/hims-hints.c $(tools_deps) \
-		dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+$(TOOLS_DIR)/himsctl: tools/himsctl.c $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/hims-status.c tools/hims-hints.c \
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/lib/hims-status.c tools/lib/hims-hints.c \
 		dm-hims/hims-layout.c dm-hims/hims-dedup.c $(tools_common) -ldevmapper
 
-$(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c tools/feedbac-status.c $(tools_deps)
+$(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c $(tools_deps)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/feedbac-status.c $(tools_common) -ldevmapper
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/lib/feedbac-status.c $(tools_common) -ldevmapper
 
 $(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-dedup.h $(tools_deps)
 	@mkdir -p $(dir $@)

@@ -15,9 +15,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "dmutil.h"
-#include "feedbac-status.h"
-#include "toolutil.h"
+#include "lib/dmutil.h"
+#include "lib/feedbac-status.h"
+#include "lib/toolutil.h"
 
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 #define MAX_CGROUPS	4096
