@@ -15,7 +15,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "lib/dmutil.h"
+#include "lib/hdm.h"
+#include "lib/msg.h"
+#include "lib/sysdev.h"
 #include "lib/feedbac-status.h"
 #include "lib/toolutil.h"
 
