@@ -93,7 +93,7 @@ static void check_cgroup(const char *cg)
 }
 
 struct feedbac_dev {
-	struct dm_dev_info info, table;
+	struct hdm_info info, table;
 	struct feedbac_status st;
 	char dev[32];
 };
@@ -101,7 +101,7 @@ struct feedbac_dev {
 static int get_feedbac(const char *name, struct feedbac_dev *fd, bool loud)
 {
 	memset(fd, 0, sizeof(*fd));
-	if (dm_get(name, 0, &fd->info) || dm_get(name, 1, &fd->table)) {
+	if (hdm_get(name, 0, &fd->info) || hdm_get(name, 1, &fd->table)) {
 		if (loud)
 			tool_err("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 		return -1;
@@ -136,7 +136,7 @@ static int cmd_create(int argc, char **argv)
 		"alpha_max", "carry_pct", "min_credit",
 	};
 	char opt_words[512] = "", table[700];
-	struct dm_dev_info di;
+	struct hdm_info di;
 	int c, nr = 0;
 	size_t i, used = 0;
 	const char *eq;
@@ -174,7 +174,7 @@ static int cmd_create(int argc, char **argv)
 		usage_err("%s is not a block device", argv[optind + 1]);
 	if (blkdev_size(argv[optind + 1], &size))
 		tool_fail("cannot open %s: %s", argv[optind + 1], strerror(errno));
-	if (dm_get(argv[optind], 1, &di))
+	if (hdm_get(argv[optind], 1, &di))
 		tool_fail("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 	if (di.exists)
 		tool_fail("a device named '%s' exists already", argv[optind]);
@@ -187,7 +187,7 @@ static int cmd_create(int argc, char **argv)
 
 		run_prog(mp, true);
 	}
-	if (dm_create_table(argv[optind], NULL, size / 512, "feedbac", table))
+	if (hdm_create_table(argv[optind], NULL, size / 512, "feedbac", table))
 		tool_fail("cannot create '%s' (table: %s); the kernel log says why (dmesg)",
 			  argv[optind], table);
 	printf("%s: /dev/mapper/%s over %s\n", argv[optind], argv[optind], argv[optind + 1]);
@@ -204,7 +204,7 @@ static int cmd_remove(int argc, char **argv)
 	check_name(argv[optind]);
 	if (get_feedbac(argv[optind], &fd, true))
 		return EXIT_RUNTIME;
-	if (dm_remove_dev(argv[optind]))
+	if (hdm_remove(argv[optind]))
 		tool_fail("cannot remove '%s'", argv[optind]);
 	return 0;
 }
@@ -358,7 +358,7 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (w.json)
 		printf("[");
-	if (dm_for_each(status_one, &w))
+	if (hdm_for_each(status_one, &w))
 		tool_fail("cannot list device-mapper devices");
 	if (w.json)
 		printf("%s]\n", w.count ? "\n" : "");
@@ -370,7 +370,7 @@ static int send_weight(const char *name, const char *cg, u32 w)
 	char msg[PATH_MAX + 32];
 
 	if ((size_t)snprintf(msg, sizeof(msg), "weight %s %u", cg, w) >= sizeof(msg) ||
-	    dm_send_message(name, msg)) {
+	    hdm_message(name, msg)) {
 		tool_err("'%s' refused weight %u for %s (see dmesg)", name, w, cg);
 		return -1;
 	}
@@ -407,7 +407,7 @@ static int cmd_clear_weight(int argc, char **argv)
 	if (get_feedbac(argv[optind], &fd, true))
 		return EXIT_RUNTIME;
 	snprintf(msg, sizeof(msg), "clear_weight %s", argv[optind + 1]);
-	if (dm_send_message(argv[optind], msg))
+	if (hdm_message(argv[optind], msg))
 		tool_fail("'%s' refused to clear the weight of %s", argv[optind], argv[optind + 1]);
 	return 0;
 }
@@ -548,7 +548,7 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	tool_dm_init();
+	hdm_init();
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (!strcmp(argv[1], cmds[i].name)) {
 			cmd = cmds[i].name;

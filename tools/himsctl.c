@@ -425,7 +425,7 @@ static void update_hints_mode(const char *ssd, bool sync)
 static int build_device(struct spec *s)
 {
 	struct hims_geometry geo;
-	struct dm_dev_info di;
+	struct hdm_info di;
 	struct ssd_info si;
 	char ram_path[PATH_MAX], table[1024], uuid[64];
 	u64 ssd_bytes, ram_bytes, ram_blocks, len_blocks, ssd_dev_blocks;
@@ -436,7 +436,7 @@ static int build_device(struct spec *s)
 	int words;
 	u64 dedup, boundary;
 
-	if (dm_get(s->name, 1, &di))
+	if (hdm_get(s->name, 1, &di))
 		tool_fail("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 	if (di.exists)
 		tool_fail("a device named '%s' exists already", s->name);
@@ -524,7 +524,7 @@ static int build_device(struct spec *s)
 		 major(ram_dev), minor(ram_dev), major(ssd_dev), minor(ssd_dev),
 		 s->sync ? "sync" : "async", words, (unsigned long long)ram_blocks,
 		 s->options[0] ? " " : "", s->options, s->format ? " format" : "");
-	if (dm_create_table(s->name, NULL, len_blocks * HIMS_SECTORS_PER_BLOCK, "hims", table)) {
+	if (hdm_create_table(s->name, NULL, len_blocks * HIMS_SECTORS_PER_BLOCK, "hims", table)) {
 		if (ours)
 			release_ram(major(ram_dev), minor(ram_dev));
 		tool_fail("cannot create '%s' (table: %s); the kernel log says why (dmesg)",
@@ -533,7 +533,7 @@ static int build_device(struct spec *s)
 	if (read_ssd(s->ssd, &si) || si.check != HIMS_SB_OK)
 		tool_fail("%s: no valid superblock after loading the table", s->ssd);
 	snprintf(uuid, sizeof(uuid), "HIMS-%s", si.uuid);
-	if (dm_set_uuid(s->name, uuid))
+	if (hdm_set_uuid(s->name, uuid))
 		tool_err("warning: cannot set the device-mapper uuid of '%s'", s->name);
 	if (s->write_hints)
 		write_hints(s, ram_blocks, len_blocks * HIMS_SECTORS_PER_BLOCK);
@@ -608,7 +608,7 @@ static int cmd_create(int argc, char **argv)
 
 struct hims_dev {
 	char name[128];
-	struct dm_dev_info info, table;
+	struct hdm_info info, table;
 	struct hims_status st;
 	struct hims_table tb;
 	char ram_path[64], ssd_path[64];
@@ -621,7 +621,7 @@ static int get_hims(const char *name, struct hims_dev *hd, bool loud)
 
 	memset(hd, 0, sizeof(*hd));
 	snprintf(hd->name, sizeof(hd->name), "%s", name);
-	if (dm_get(name, 0, &hd->info) || dm_get(name, 1, &hd->table)) {
+	if (hdm_get(name, 0, &hd->info) || hdm_get(name, 1, &hd->table)) {
 		if (loud)
 			tool_err("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 		return -1;
@@ -839,7 +839,7 @@ static int cmd_status(int argc, char **argv)
 	w.format = json;
 	if (json)
 		printf("[");
-	if (dm_for_each(status_one, &w))
+	if (hdm_for_each(status_one, &w))
 		tool_fail("cannot list device-mapper devices");
 	if (json)
 		printf("%s]\n", w.count ? "\n" : "");
@@ -863,7 +863,7 @@ static void no_options(int argc, char **argv)
 
 static int do_flush(const char *name)
 {
-	if (dm_send_message(name, "flush")) {
+	if (hdm_message(name, "flush")) {
 		tool_err("flush of '%s' failed (the device may be in its error state: see status)",
 			 name);
 		return -1;
@@ -894,7 +894,7 @@ static int cmd_mode(int argc, char **argv)
 	sync = parse_mode(argv[optind + 1]);
 	if (get_hims(argv[optind], &hd, true))
 		return EXIT_RUNTIME;
-	if (dm_send_message(hd.name, sync ? "mode sync" : "mode async"))
+	if (hdm_message(hd.name, sync ? "mode sync" : "mode async"))
 		tool_fail("cannot switch '%s' to %s", hd.name, argv[optind + 1]);
 	update_hints_mode(hd.ssd_path, sync);
 	return 0;
@@ -917,7 +917,7 @@ static int remove_device(const char *name, bool keep_ram)
 		release = false;	/* a RAM device the user gave: leave it */
 	if (do_flush(name))
 		return -1;
-	if (dm_remove_dev(name)) {
+	if (hdm_remove(name)) {
 		tool_err("cannot remove '%s'", name);
 		return -1;
 	}
@@ -1094,7 +1094,7 @@ static int assemble_one(const char *dev, bool quiet_missing)
 		tool_err("%s is not a block device", dev);
 		return -1;
 	}
-	if (dm_for_each(find_user, &f) < 0) {
+	if (hdm_for_each(find_user, &f) < 0) {
 		tool_err("cannot list device-mapper devices");
 		return -1;
 	}
@@ -1225,7 +1225,7 @@ static int cmd_lvcreate(int argc, char **argv)
 	};
 	char ssd_lv[128], ssd_dm[300], vg_lv[200], kib[32];
 	struct hims_geometry geo;
-	struct dm_dev_info di;
+	struct hdm_info di;
 	const char *type = NULL, *lv = NULL, *vg;
 	struct spec s;
 	u64 ram_blocks, dedup;
@@ -1289,7 +1289,7 @@ static int cmd_lvcreate(int argc, char **argv)
 	s.ram_blocks = ram_blocks;
 	if (tu_lvm_dm_name(s.name, sizeof(s.name), vg, lv) || !tu_valid_dm_name(s.name))
 		usage_err("VG/LV name too long");
-	if (dm_get(s.name, 1, &di))
+	if (hdm_get(s.name, 1, &di))
 		tool_fail("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 	if (di.exists)
 		tool_fail("a device named '%s' exists already", s.name);
@@ -1305,7 +1305,7 @@ static int cmd_lvcreate(int argc, char **argv)
 		if (lvm_run(lvc))
 			tool_fail("lvcreate of %s/%s failed", vg, ssd_lv);
 	}
-	if (tu_lvm_dm_name(ssd_dm, sizeof(ssd_dm), vg, ssd_lv) || dm_get(ssd_dm, 1, &di) ||
+	if (tu_lvm_dm_name(ssd_dm, sizeof(ssd_dm), vg, ssd_lv) || hdm_get(ssd_dm, 1, &di) ||
 	    !di.exists || dev_path(di.major, di.minor, s.ssd, sizeof(s.ssd)))
 		tool_fail("cannot find the new LV %s/%s in device-mapper", vg, ssd_lv);
 	snprintf(vg_lv, sizeof(vg_lv), "%s/%s", vg, ssd_lv);
@@ -1322,7 +1322,7 @@ static int cmd_lvcreate(int argc, char **argv)
 static int cmd_lvremove(int argc, char **argv)
 {
 	char vg[128], lv[128], name[300], ssd_lv[300];
-	struct dm_dev_info di;
+	struct hdm_info di;
 	const char *slash;
 
 	no_options(argc, argv);
@@ -1338,7 +1338,7 @@ static int cmd_lvremove(int argc, char **argv)
 		usage_err("invalid VG/LV '%s'", argv[optind]);
 	if (tu_lvm_dm_name(name, sizeof(name), vg, lv))
 		usage_err("VG/LV name too long");
-	if (dm_get(name, 1, &di))
+	if (hdm_get(name, 1, &di))
 		tool_fail("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 	if (di.exists && remove_device(name, false))
 		return EXIT_RUNTIME;
@@ -1380,7 +1380,7 @@ int main(int argc, char **argv)
 		printf("himsctl %s\n", HIMS_VERSION_STR);
 		return 0;
 	}
-	tool_dm_init();
+	hdm_init();
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (!strcmp(argv[1], cmds[i].name)) {
 			cmd = cmds[i].name;

@@ -11,27 +11,27 @@
 
 bool tool_udev;
 
-#define DM_LOG_LEVEL_MASK	7
-#define DM_LOG_ERR		3
+#define HDM_LOG_LEVEL_MASK	7
+#define HDM_LOG_ERR		3
 
-static void dm_log(int level, const char *file, int line, int dm_errno_or_class,
-		   const char *f, ...)
+static void hdm_log(int level, const char *file, int line, int dm_errno_or_class,
+		    const char *f, ...)
 {
 	va_list ap;
 
 	(void)file;
 	(void)line;
 	(void)dm_errno_or_class;
-	if ((level & DM_LOG_LEVEL_MASK) > DM_LOG_ERR)
+	if ((level & HDM_LOG_LEVEL_MASK) > HDM_LOG_ERR)
 		return;
 	va_start(ap, f);
 	tool_verr(f, ap);
 	va_end(ap);
 }
 
-void tool_dm_init(void)
+void hdm_init(void)
 {
-	dm_log_with_errno_init(dm_log);
+	dm_log_with_errno_init(hdm_log);
 }
 
 /* Udev synchronisation, unless run by udev itself (which would deadlock). */
@@ -49,7 +49,7 @@ static void wait_cookie(u32 cookie)
 		dm_udev_wait(cookie);
 }
 
-int dm_get(const char *name, int what, struct dm_dev_info *di)
+int hdm_get(const char *name, int what, struct hdm_info *di)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
@@ -104,8 +104,8 @@ out:
 	return r;
 }
 
-int dm_create_table(const char *name, const char *uuid, u64 len,
-		    const char *type, const char *params)
+int hdm_create_table(const char *name, const char *uuid, u64 len,
+		     const char *type, const char *params)
 {
 	struct dm_task *dmt;
 	u32 cookie = 0;
@@ -146,17 +146,17 @@ out:
 	return r;
 }
 
-int dm_remove_dev(const char *name)
+int hdm_remove(const char *name)
 {
 	return simple_task(DM_DEVICE_REMOVE, name, NULL, true);
 }
 
-int dm_set_uuid(const char *name, const char *uuid)
+int hdm_set_uuid(const char *name, const char *uuid)
 {
 	return simple_task(DM_DEVICE_RENAME, name, uuid, false);
 }
 
-int dm_send_message(const char *name, const char *msg)
+int hdm_message(const char *name, const char *msg)
 {
 	struct dm_task *dmt;
 	int r = -1;
@@ -171,7 +171,7 @@ int dm_send_message(const char *name, const char *msg)
 	return r;
 }
 
-int dm_for_each(int (*fn)(const char *name, void *arg), void *arg)
+int hdm_for_each(int (*fn)(const char *name, void *arg), void *arg)
 {
 	struct dm_task *dmt;
 	struct dm_names *names;
