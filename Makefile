@@ -73,7 +73,7 @@ tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check
 
 $(TOOLS_DIR)/himsctl: tools/himsctl.c $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/lib/hims-status.c tools/lib/hims-hints.c \
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/lib/hims-status.c tools/lib/hims-hints.c tools/lib/ramdev.c \
 		dm-hims/hims-layout.c dm-hims/hims-dedup.c $(tools_common) -ldevmapper
 
 $(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c $(tools_deps)

@@ -184,3 +184,10 @@ int run_prog(const char *const argv[], bool quiet)
 		return -1;
 	return WEXITSTATUS(status);
 }
+
+int modprobe(const char *mod, const char *arg1, const char *arg2)
+{
+	const char *const argv[] = { "modprobe", "-q", mod, arg1, arg2, NULL };
+
+	return run_prog(argv, false);
+}

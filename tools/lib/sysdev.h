@@ -30,5 +30,7 @@ int write_file(const char *path, const char *val);
 
 /* Run a program (found in PATH) and wait: its exit status, or -1. */
 int run_prog(const char *const argv[], bool quiet);
+/* "modprobe -q mod [arg1 [arg2]]": its exit status, or -1. */
+int modprobe(const char *mod, const char *arg1, const char *arg2);
 
 #endif /* HIMS_TOOLS_SYSDEV_H */
