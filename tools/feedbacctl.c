@@ -17,6 +17,7 @@
 
 #include "lib/hdm.h"
 #include "lib/msg.h"
+#include "lib/opts.h"
 #include "lib/sysdev.h"
 #include "lib/feedbac-status.h"
 #include "lib/toolutil.h"
@@ -24,7 +25,6 @@
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 #define MAX_CGROUPS	4096
 
-static const char *cmd = "";
 static const char *cg_root = CGROUP_ROOT;
 
 static const char usage_text[] =
@@ -39,44 +39,6 @@ static const char usage_text[] =
 "  import-weights <name> [--all] [--dry-run] [--root DIR]\n"
 "\n"
 "See feedbacctl(8).\n";
-
-static void usage_err(const char *fmt, ...) __printf(1, 2) __noreturn;
-static void usage_err(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tool_usage_err("%s%s%s (see feedbacctl --help)", cmd, *cmd ? ": " : "", msg);
-}
-
-static int next_opt(int argc, char **argv, const char *shortopts,
-		    const struct option *longopts)
-{
-	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
-
-	if (c == '?')
-		usage_err("unknown option '%s'", argv[optind - 1]);
-	if (c == ':')
-		usage_err("option '%s' needs a value", argv[optind - 1]);
-	return c;
-}
-
-static void no_options(int argc, char **argv)
-{
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
-
-	while (next_opt(argc, argv, ":", opts) != -1)
-		;
-}
-
-static void check_name(const char *name)
-{
-	if (!tu_valid_dm_name(name))
-		usage_err("invalid device name '%s' (letters, digits, _ . + -)", name);
-}
 
 /* A cgroup argument: "/path" without spaces, or a numeric id. */
 static void check_cgroup(const char *cg)
@@ -131,42 +93,21 @@ static int cmd_create(int argc, char **argv)
 		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char * const known[] = {
-		"period_ms", "cost", "io_cost", "write_pct", "alpha", "alpha_min",
-		"alpha_max", "carry_pct", "min_credit",
+	static const char * const costs[] = { "bytes", "ios", "mixed", NULL };
+	static const struct opt_key known[] = {
+		{ "period_ms", NULL }, { "cost", costs }, { "io_cost", NULL },
+		{ "write_pct", NULL }, { "alpha", NULL }, { "alpha_min", NULL },
+		{ "alpha_max", NULL }, { "carry_pct", NULL }, { "min_credit", NULL },
 	};
 	char opt_words[512] = "", table[700];
 	struct hdm_info di;
-	int c, nr = 0;
-	size_t i, used = 0;
-	const char *eq;
 	dev_t dev;
-	u64 size, v;
+	u64 size;
+	int nr;
 
-	while ((c = next_opt(argc, argv, ":o:", opts)) != -1) {
-		eq = strchr(optarg, '=');
-		if (!eq)
-			usage_err("option '%s' is not KEY=VALUE", optarg);
-		for (i = 0; i < ARRAY_SIZE(known); i++)
-			if (strlen(known[i]) == (size_t)(eq - optarg) &&
-			    !strncmp(known[i], optarg, eq - optarg))
-				break;
-		if (i == ARRAY_SIZE(known))
-			usage_err("unknown option '%.*s'", (int)(eq - optarg), optarg);
-		if (!strcmp(known[i], "cost")) {
-			if (strcmp(eq + 1, "bytes") && strcmp(eq + 1, "ios") &&
-			    strcmp(eq + 1, "mixed"))
-				usage_err("cost must be bytes, ios or mixed, not '%s'", eq + 1);
-		} else if (tu_parse_u64(eq + 1, &v)) {
-			usage_err("option '%s' needs a number, not '%s'", known[i], eq + 1);
-		}
-		c = snprintf(opt_words + used, sizeof(opt_words) - used, " %s %s",
-			     known[i], eq + 1);
-		if (c < 0 || (size_t)c >= sizeof(opt_words) - used)
-			usage_err("too many options");
-		used += c;
-		nr += 2;
-	}
+	while (next_opt(argc, argv, ":o:", opts) != -1)
+		opt_add_kv(opt_words, sizeof(opt_words), optarg, known, ARRAY_SIZE(known), "");
+	nr = opt_count_words(opt_words);
 	if (argc - optind != 2)
 		usage_err("want <name> <dev>");
 	check_name(argv[optind]);
@@ -178,9 +119,10 @@ static int cmd_create(int argc, char **argv)
 		tool_fail("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 	if (di.exists)
 		tool_fail("a device named '%s' exists already", argv[optind]);
-	snprintf(table, sizeof(table), "%u:%u%s%d%s", major(dev), minor(dev),
-		 nr ? " " : "", nr, opt_words);
-	if (!nr)
+	if (nr)
+		snprintf(table, sizeof(table), "%u:%u %d %s", major(dev), minor(dev), nr,
+			 opt_words);
+	else
 		snprintf(table, sizeof(table), "%u:%u", major(dev), minor(dev));
 	{
 		const char *const mp[] = { "modprobe", "-q", "dm-feedbac", NULL };
@@ -551,7 +493,7 @@ int main(int argc, char **argv)
 	hdm_init();
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (!strcmp(argv[1], cmds[i].name)) {
-			cmd = cmds[i].name;
+			tool_cmd = cmds[i].name;
 			return cmds[i].fn(argc - 1, argv + 1);
 		}
 	}

@@ -28,6 +28,7 @@
 #include "dm-hims/hims-dedup.h"
 #include "lib/hdm.h"
 #include "lib/msg.h"
+#include "lib/opts.h"
 #include "lib/ramdev.h"
 #include "lib/sysdev.h"
 #include "lib/hims-hints.h"
@@ -37,8 +38,6 @@
 #define HIMS_VERSION_STR	"1.0"
 #define SSD_LV_SUFFIX		"_hims_ssd"
 #define LVM_TAG			"hims"
-
-static const char *cmd = "";
 
 static const char usage_text[] =
 "usage: himsctl <command> [arguments]\n"
@@ -58,31 +57,6 @@ static const char usage_text[] =
 "\n"
 "Sizes take K, M, G, T suffixes (powers of 1024).  See himsctl(8).\n";
 
-static void usage_err(const char *fmt, ...) __printf(1, 2) __noreturn;
-static void usage_err(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tool_usage_err("%s%s%s (see himsctl --help)", cmd, *cmd ? ": " : "", msg);
-}
-
-/* getopt_long over a command's own arguments, with one-line errors. */
-static int next_opt(int argc, char **argv, const char *shortopts,
-		    const struct option *longopts)
-{
-	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
-
-	if (c == '?')
-		usage_err("unknown option '%s'", argv[optind - 1]);
-	if (c == ':')
-		usage_err("option '%s' needs a value", argv[optind - 1]);
-	return c;
-}
-
 static bool parse_mode(const char *s)
 {
 	if (!strcmp(s, "sync"))
@@ -101,37 +75,16 @@ static u64 parse_size_arg(const char *what, const char *s, u64 default_unit)
 	return v;
 }
 
-static void check_name(const char *name)
-{
-	if (!tu_valid_dm_name(name))
-		usage_err("invalid device name '%s' (letters, digits, _ . + -)", name);
-}
-
 /* KEY=VALUE of a table option, appended as "KEY VALUE" to opts. */
 static void add_option(char *opts, size_t len, const char *kv)
 {
-	static const char * const known[] = {
-		"high_watermark", "low_watermark", "writeback_jobs", "max_age",
-		"dedup", "index_entries",
+	static const struct opt_key known[] = {
+		{ "high_watermark", NULL }, { "low_watermark", NULL }, { "writeback_jobs", NULL },
+		{ "max_age", NULL }, { "dedup", NULL }, { "index_entries", NULL },
 	};
-	const char *eq = strchr(kv, '=');
-	size_t i, klen, used = strlen(opts);
-	u64 v;
 
-	if (!eq)
-		usage_err("option '%s' is not KEY=VALUE", kv);
-	klen = eq - kv;
-	for (i = 0; i < ARRAY_SIZE(known); i++)
-		if (strlen(known[i]) == klen && !strncmp(known[i], kv, klen))
-			break;
-	if (i == ARRAY_SIZE(known))
-		usage_err("unknown option '%.*s' (see dm-hims.rst for the table's options)",
-			  (int)klen, kv);
-	if (tu_parse_u64(eq + 1, &v))
-		usage_err("option '%.*s' needs a number, not '%s'", (int)klen, kv, eq + 1);
-	if ((size_t)snprintf(opts + used, len - used, "%s%.*s %llu", used ? " " : "",
-			     (int)klen, kv, (unsigned long long)v) >= len - used)
-		usage_err("too many options");
+	opt_add_kv(opts, len, kv, known, ARRAY_SIZE(known),
+		   " (see dm-hims.rst for the table's options)");
 }
 
 static void format_uuid(const u8 *u, char *buf)
@@ -274,7 +227,6 @@ static int build_device(struct spec *s)
 	dev_t ssd_dev, ram_dev;
 	bool ours = false;
 	enum hims_sb_check check;
-	const char *p;
 	int words;
 	u64 dedup, boundary;
 
@@ -358,10 +310,7 @@ static int build_device(struct spec *s)
 	if (blkdev_of(ram_path, &ram_dev))
 		tool_fail("%s is not a block device", ram_path);
 
-	words = 2 + (s->format ? 1 : 0);
-	for (p = s->options; *p; p++)
-		if (*p != ' ' && (p == s->options || p[-1] == ' '))
-			words++;
+	words = 2 + (s->format ? 1 : 0) + opt_count_words(s->options);
 	snprintf(table, sizeof(table), "%u:%u %u:%u %s %d ram_blocks %llu%s%s%s",
 		 major(ram_dev), minor(ram_dev), major(ssd_dev), minor(ssd_dev),
 		 s->sync ? "sync" : "async", words, (unsigned long long)ram_blocks,
@@ -693,14 +642,6 @@ static void one_name(int argc, char **argv, const char *what)
 	if (argc - optind != 1)
 		usage_err("want %s", what);
 	check_name(argv[optind]);
-}
-
-static void no_options(int argc, char **argv)
-{
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
-
-	while (next_opt(argc, argv, ":", opts) != -1)
-		;
 }
 
 static int do_flush(const char *name)
@@ -1225,7 +1166,7 @@ int main(int argc, char **argv)
 	hdm_init();
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (!strcmp(argv[1], cmds[i].name)) {
-			cmd = cmds[i].name;
+			tool_cmd = cmds[i].name;
 			return cmds[i].fn(argc - 1, argv + 1);
 		}
 	}
