@@ -36,7 +36,7 @@ guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/gues
 export TOOLS_DIR ?= $(build)/tools
 TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top)
 tools_common := tools/lib/hdm.c tools/lib/msg.c tools/lib/opts.c tools/lib/sysdev.c \
-	tools/lib/toolutil.c
+	tools/lib/json.c tools/lib/toolutil.c
 tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-layout.c dm-hims/hims-layout.h purec.h purec-user.h
 
 .PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims \

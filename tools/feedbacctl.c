@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/hdm.h"
+#include "lib/json.h"
 #include "lib/msg.h"
 #include "lib/opts.h"
 #include "lib/sysdev.h"
@@ -222,38 +223,44 @@ static void print_human(const char *name, const struct feedbac_dev *fd)
 	}
 }
 
-static void print_json(const char *name, const struct feedbac_dev *fd)
+static void print_json(struct json *j, const char *name, const struct feedbac_dev *fd)
 {
 	const struct feedbac_status *st = &fd->st;
 	u32 i;
 
-	printf("{\"name\": \"%s\", \"device\": \"%s\", \"size_bytes\": %llu, ", name, fd->dev,
-	       (unsigned long long)fd->info.length * 512);
-	printf("\"prediction\": %llu, \"last_actual\": %llu, ",
-	       (unsigned long long)st->prediction, (unsigned long long)st->last_actual);
-	printf("\"alpha\": %llu, \"last_error\": %lld, ",
-	       (unsigned long long)st->alpha, (long long)st->last_error);
-	printf("\"periods\": %llu, \"refills\": %llu, ",
-	       (unsigned long long)st->periods, (unsigned long long)st->refills);
-	printf("\"level_shifts\": %llu, \"held\": %llu, \"groups\": [",
-	       (unsigned long long)st->level_shifts, (unsigned long long)st->held);
+	json_object_begin(j, NULL);
+	json_string(j, "name", name);
+	json_string(j, "device", fd->dev);
+	json_u64(j, "size_bytes", (u64)fd->info.length * 512);
+	json_u64(j, "prediction", st->prediction);
+	json_u64(j, "last_actual", st->last_actual);
+	json_u64(j, "alpha", st->alpha);
+	json_s64(j, "last_error", st->last_error);
+	json_u64(j, "periods", st->periods);
+	json_u64(j, "refills", st->refills);
+	json_u64(j, "level_shifts", st->level_shifts);
+	json_u64(j, "held", st->held);
+	json_array_begin(j, "groups", false);
 	for (i = 0; i < st->nr_groups; i++) {
 		const struct feedbac_group_status *g = &st->groups[i];
 
-		printf("%s{\"id\": %llu, \"weight\": %u, \"credits\": %lld, ",
-		       i ? ", " : "", (unsigned long long)g->id, g->weight, (long long)g->credits);
-		printf("\"read_bytes\": %llu, \"read_ios\": %llu, ",
-		       (unsigned long long)g->read_bytes, (unsigned long long)g->read_ios);
-		printf("\"write_bytes\": %llu, \"write_ios\": %llu, \"held\": %llu}",
-		       (unsigned long long)g->write_bytes, (unsigned long long)g->write_ios,
-		       (unsigned long long)g->held);
+		json_object_begin(j, NULL);
+		json_u64(j, "id", g->id);
+		json_u64(j, "weight", g->weight);
+		json_s64(j, "credits", g->credits);
+		json_u64(j, "read_bytes", g->read_bytes);
+		json_u64(j, "read_ios", g->read_ios);
+		json_u64(j, "write_bytes", g->write_bytes);
+		json_u64(j, "write_ios", g->write_ios);
+		json_u64(j, "held", g->held);
+		json_object_end(j);
 	}
-	printf("]}");
+	json_array_end(j);
+	json_object_end(j);
 }
 
 struct walk {
-	bool json;
-	int count;
+	struct json *json;	/* NULL: human */
 };
 
 static int status_one(const char *name, void *arg)
@@ -263,13 +270,10 @@ static int status_one(const char *name, void *arg)
 
 	if (!tu_valid_dm_name(name) || get_feedbac(name, &fd, false))
 		return 0;
-	if (w->json) {
-		printf("%s\n  ", w->count ? "," : "");
-		print_json(name, &fd);
-	} else {
+	if (w->json)
+		print_json(w->json, name, &fd);
+	else
 		print_human(name, &fd);
-	}
-	w->count++;
 	return 0;
 }
 
@@ -279,11 +283,13 @@ static int cmd_status(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct walk w = { false, 0 };
+	struct walk w = { NULL };
 	struct feedbac_dev fd;
+	struct json j;
 
+	json_init(&j, stdout);
 	while (next_opt(argc, argv, ":j", opts) != -1)
-		w.json = true;
+		w.json = &j;
 	if (argc - optind > 1)
 		usage_err("want at most one device name");
 	if (argc - optind == 1) {
@@ -291,7 +297,7 @@ static int cmd_status(int argc, char **argv)
 		if (get_feedbac(argv[optind], &fd, true))
 			return EXIT_RUNTIME;
 		if (w.json) {
-			print_json(argv[optind], &fd);
+			print_json(&j, argv[optind], &fd);
 			putchar('\n');
 		} else {
 			print_human(argv[optind], &fd);
@@ -299,11 +305,13 @@ static int cmd_status(int argc, char **argv)
 		return 0;
 	}
 	if (w.json)
-		printf("[");
+		json_array_begin(&j, NULL, true);
 	if (hdm_for_each(status_one, &w))
 		tool_fail("cannot list device-mapper devices");
-	if (w.json)
-		printf("%s]\n", w.count ? "\n" : "");
+	if (w.json) {
+		json_array_end(&j);
+		putchar('\n');
+	}
 	return 0;
 }
 

@@ -33,6 +33,7 @@
 #include "lib/sysdev.h"
 #include "lib/hims-hints.h"
 #include "lib/hims-status.h"
+#include "lib/json.h"
 #include "lib/toolutil.h"
 
 #define HIMS_VERSION_STR	"1.0"
@@ -442,56 +443,39 @@ static int get_hims(const char *name, struct hims_dev *hd, bool loud)
 	return 0;
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-static void print_json(const struct hims_dev *hd)
+static void print_json(struct json *j, const struct hims_dev *hd)
 {
 	const struct hims_status *st = &hd->st;
 
-	printf("{\"name\": ");
-	json_str(hd->name);
-	printf(", \"uuid\": ");
-	json_str(hd->info.uuid);
-	printf(", \"size_bytes\": %llu, \"mode\": \"%s\", \"ram_device\": ",
-	       (unsigned long long)hd->info.length * 512, st->sync ? "sync" : "async");
-	json_str(hd->ram_path);
-	printf(", \"ssd_device\": ");
-	json_str(hd->ssd_path);
-	printf(", \"ram_blocks\": %llu, \"used_blocks\": %llu, ", (unsigned long long)st->total,
-	       (unsigned long long)st->used);
-	printf("\"dirty_blocks\": %llu, \"writeback_blocks\": %llu, ",
-	       (unsigned long long)st->dirty, (unsigned long long)st->writeback);
-	printf("\"restored_blocks\": %llu, \"to_restore_blocks\": %llu, \"restore_done\": %s, ",
-	       (unsigned long long)st->restored, (unsigned long long)st->to_restore,
-	       hims_status_restored(st) ? "true" : "false");
-	printf("\"ram_reads\": %llu, \"ram_writes\": %llu, ",
-	       (unsigned long long)st->ram_reads, (unsigned long long)st->ram_writes);
-	printf("\"ssd_reads\": %llu, \"ssd_writes\": %llu, ",
-	       (unsigned long long)st->ssd_reads, (unsigned long long)st->ssd_writes);
-	printf("\"writeback\": \"%s\", \"error\": %d", st->wb_paused ? "paused" : "running",
-	       st->error);
+	json_object_begin(j, NULL);
+	json_string(j, "name", hd->name);
+	json_string(j, "uuid", hd->info.uuid);
+	json_u64(j, "size_bytes", (u64)hd->info.length * 512);
+	json_string(j, "mode", st->sync ? "sync" : "async");
+	json_string(j, "ram_device", hd->ram_path);
+	json_string(j, "ssd_device", hd->ssd_path);
+	json_u64(j, "ram_blocks", st->total);
+	json_u64(j, "used_blocks", st->used);
+	json_u64(j, "dirty_blocks", st->dirty);
+	json_u64(j, "writeback_blocks", st->writeback);
+	json_u64(j, "restored_blocks", st->restored);
+	json_u64(j, "to_restore_blocks", st->to_restore);
+	json_bool(j, "restore_done", hims_status_restored(st));
+	json_u64(j, "ram_reads", st->ram_reads);
+	json_u64(j, "ram_writes", st->ram_writes);
+	json_u64(j, "ssd_reads", st->ssd_reads);
+	json_u64(j, "ssd_writes", st->ssd_writes);
+	json_string(j, "writeback", st->wb_paused ? "paused" : "running");
+	json_s64(j, "error", st->error);
 	if (st->has_dedup) {
-		printf(", \"dedup_blocks\": %llu, \"mapped_blocks\": %llu, ",
-		       (unsigned long long)option_value(hd->tb.options, "dedup"),
-		       (unsigned long long)st->mapped);
-		printf("\"physical_blocks\": %llu, \"zero_blocks\": %llu, ",
-		       (unsigned long long)st->phys_used, (unsigned long long)st->zero_blocks);
-		printf("\"spilled_blocks\": %llu, \"dedup_ratio\": %s",
-		       (unsigned long long)st->spilled, st->ratio);
+		json_u64(j, "dedup_blocks", option_value(hd->tb.options, "dedup"));
+		json_u64(j, "mapped_blocks", st->mapped);
+		json_u64(j, "physical_blocks", st->phys_used);
+		json_u64(j, "zero_blocks", st->zero_blocks);
+		json_u64(j, "spilled_blocks", st->spilled);
+		json_number_text(j, "dedup_ratio", st->ratio);
 	}
-	putchar('}');
+	json_object_end(j);
 }
 
 static void export_kv(const char *key, const char *val)
@@ -568,8 +552,7 @@ static void print_human(const struct hims_dev *hd)
 }
 
 struct status_walk {
-	int format;		/* 0 human, 1 json */
-	int count;
+	struct json *json;	/* NULL: human */
 };
 
 static int status_one(const char *name, void *arg)
@@ -579,13 +562,10 @@ static int status_one(const char *name, void *arg)
 
 	if (get_hims(name, &hd, false))
 		return 0;
-	if (w->format) {
-		printf("%s\n  ", w->count ? "," : "");
-		print_json(&hd);
-	} else {
+	if (w->json)
+		print_json(w->json, &hd);
+	else
 		print_human(&hd);
-	}
-	w->count++;
 	return 0;
 }
 
@@ -596,11 +576,13 @@ static int cmd_status(int argc, char **argv)
 		{ "export", no_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct status_walk w = { 0, 0 };
+	struct status_walk w = { NULL };
 	bool json = false, exp = false;
+	struct json j;
 	struct hims_dev hd;
 	int c;
 
+	json_init(&j, stdout);
 	while ((c = next_opt(argc, argv, ":je", opts)) != -1) {
 		if (c == 'j')
 			json = true;
@@ -616,7 +598,7 @@ static int cmd_status(int argc, char **argv)
 		if (get_hims(argv[optind], &hd, true))
 			return EXIT_RUNTIME;
 		if (json) {
-			print_json(&hd);
+			print_json(&j, &hd);
 			putchar('\n');
 		} else if (exp) {
 			print_export(&hd);
@@ -627,13 +609,16 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (exp)
 		usage_err("--export needs a device name");
-	w.format = json;
-	if (json)
-		printf("[");
+	if (json) {
+		w.json = &j;
+		json_array_begin(&j, NULL, true);
+	}
 	if (hdm_for_each(status_one, &w))
 		tool_fail("cannot list device-mapper devices");
-	if (json)
-		printf("%s]\n", w.count ? "\n" : "");
+	if (json) {
+		json_array_end(&j);
+		putchar('\n');
+	}
 	return 0;
 }
 
