@@ -72,10 +72,12 @@ unit: $(unit_bins)
 
 tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check
 
-$(TOOLS_DIR)/himsctl: tools/himsctl.c $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+himsctl_srcs := tools/himsctl.c tools/himsctl-create.c tools/himsctl-status.c \
+	tools/himsctl-assemble.c tools/himsctl-lvm.c tools/himsctl-ssd.c
+$(TOOLS_DIR)/himsctl: $(himsctl_srcs) $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/lib/hims-status.c tools/lib/hims-hints.c tools/lib/ramdev.c \
-		dm-hims/hims-layout.c dm-hims/hims-dedup.c $(tools_common) -ldevmapper
+	$(CC) $(TOOLS_CFLAGS) -o $@ $(himsctl_srcs) tools/lib/hims-status.c tools/lib/hims-hints.c \
+		tools/lib/ramdev.c dm-hims/hims-layout.c dm-hims/hims-dedup.c $(tools_common) -ldevmapper
 
 $(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c $(tools_deps)
 	@mkdir -p $(dir $@)
