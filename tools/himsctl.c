@@ -81,6 +81,70 @@ u64 option_value(const char *opts, const char *key)
 	return 0;
 }
 
+void spec_init(struct spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	strcpy(s->ram, "brd");
+	s->sync = true;
+	s->write_hints = true;
+}
+
+static void spec_ram(struct spec *s, const char *arg, bool ram_dev)
+{
+	bool kind = !strcmp(arg, "brd") || !strcmp(arg, "zram");
+
+	if (!kind && !ram_dev)
+		usage_err("--ram wants brd or zram, not '%s'", arg);
+	if (!kind && (arg[0] != '/' || !hims_hints_valid_value(arg) ||
+		      strchr(arg, ' ') || strlen(arg) >= sizeof(s->ram)))
+		usage_err("--ram wants brd, zram or a device, not '%s'", arg);
+	snprintf(s->ram, sizeof(s->ram), "%s", arg);
+}
+
+/* The options create and lvcreate share, then the command's own. */
+void parse_spec(int argc, char **argv, struct spec *s, const struct spec_args *a)
+{
+	static const struct option common[] = {
+		{ "ram", required_argument, NULL, 'r' },
+		{ "ram-size", required_argument, NULL, 'R' },
+		{ "ramsize", required_argument, NULL, 'R' },
+		{ "size", required_argument, NULL, 'L' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "option", required_argument, NULL, 'o' },
+	};
+	struct option opts[ARRAY_SIZE(common) + SPEC_MAX_OWN + 1];
+	char shortopts[32];
+	size_t n;
+	int c;
+
+	memcpy(opts, common, sizeof(common));
+	for (n = 0; a->longopts[n].name && n < SPEC_MAX_OWN; n++)
+		opts[ARRAY_SIZE(common) + n] = a->longopts[n];
+	memset(&opts[ARRAY_SIZE(common) + n], 0, sizeof(opts[0]));
+	snprintf(shortopts, sizeof(shortopts), ":r:R:L:m:o:%s", a->shortopts);
+	while ((c = next_opt(argc, argv, shortopts, opts)) != -1) {
+		switch (c) {
+		case 'r':
+			spec_ram(s, optarg, a->ram_dev);
+			break;
+		case 'R':
+			s->ram_size = parse_size_arg("RAM size", optarg, a->size_unit);
+			break;
+		case 'L':
+			s->len = parse_size_arg("size", optarg, a->size_unit);
+			break;
+		case 'm':
+			s->sync = parse_mode(optarg);
+			break;
+		case 'o':
+			add_option(s->options, sizeof(s->options), optarg);
+			break;
+		default:
+			a->own(c, optarg, s, a->ctx);
+		}
+	}
+}
+
 void one_name(int argc, char **argv, const char *what)
 {
 	if (argc - optind != 1)

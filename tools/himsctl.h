@@ -6,6 +6,7 @@
 #ifndef HIMS_HIMSCTL_H
 #define HIMS_HIMSCTL_H
 
+#include <getopt.h>
 #include <limits.h>
 
 #include "purec.h"
@@ -45,6 +46,18 @@ struct spec {
 	char options[256];
 };
 
+/* What parse_spec needs to know of a command (create, lvcreate). */
+#define SPEC_MAX_OWN	4
+struct spec_args {
+	const char *shortopts;		/* the command's own, e.g. "b:f" */
+	const struct option *longopts;	/* the command's own, NULL-terminated */
+	u64 size_unit;			/* bytes of a size given without a unit */
+	bool ram_dev;			/* --ram may name a device */
+	/* Called for the command's own options with getopt's value. */
+	void (*own)(int c, const char *arg, struct spec *s, void *ctx);
+	void *ctx;
+};
+
 struct hims_dev {
 	char name[128];
 	struct hdm_info info, table;
@@ -59,6 +72,8 @@ u64 parse_size_arg(const char *what, const char *s, u64 default_unit);
 void add_option(char *opts, size_t len, const char *kv);
 u64 option_value(const char *opts, const char *key);
 void one_name(int argc, char **argv, const char *what);
+void spec_init(struct spec *s);
+void parse_spec(int argc, char **argv, struct spec *s, const struct spec_args *a);
 
 /* himsctl-ssd.c */
 int table_geometry(struct hims_geometry *geo, u64 ram_blocks, u64 dedup,
@@ -68,6 +83,7 @@ void write_hints(const struct spec *s, u64 ram_blocks, u64 len_sectors);
 void update_hints_mode(const char *ssd, bool sync);
 
 /* himsctl-create.c */
+void require_new_name(const char *name);
 int build_device(struct spec *s);
 int cmd_create(int argc, char **argv);
 int do_flush(const char *name);
