@@ -112,7 +112,7 @@ install-tools: tools
 	install -D -m 644 tools/feedbacctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/feedbacctl.8
 
 checkpatch: deps
-	@tests/vm/checkpatch.sh $(kfiles) $(wildcard tests/unit/*.[ch])
+	@tests/vm/checkpatch.sh $(kfiles) $(wildcard tests/unit/*.[ch] tools/*.[ch] tools/lib/*.[ch])
 
 sparse:
 	@$(MAKE) --no-print-directory modules-6.1 C=1 2>&1 | tee $(build)/sparse.log
