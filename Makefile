@@ -34,9 +34,10 @@ guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/gues
 # Userspace tools (himsctl, feedbacctl) in $(build)/tools; the VM's initramfs
 # copies TOOLS_DIR into /opt/hims/tools.
 export TOOLS_DIR ?= $(build)/tools
-TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top) -I$(top)/tests/unit
-tools_common := tools/dmutil.c tools/toolutil.c
-tools_deps := $(wildcard tools/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h
+TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top)
+tools_common := tools/lib/hdm.c tools/lib/msg.c tools/lib/opts.c tools/lib/sysdev.c \
+	tools/lib/json.c tools/lib/toolutil.c
+tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h purec-user.h
 
 .PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
@@ -57,10 +58,11 @@ modules-%: deps
 
 modules: $(addprefix modules-,$(KVERS))
 
-# A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c or tools/<name>.c if present.
-$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch]) purec.h $(wildcard tests/unit/*.h)
+# A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c, tools/<name>.c or
+# tools/lib/<name>.c if present.
+$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch] tools/lib/*.[ch]) purec.h purec-user.h $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c) $(unit_extra_$*)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c tools/lib/$*.c) $(unit_extra_$*)
 
 # Further sources a unit test links.
 unit_extra_hims-dedup := dm-hims/hims-format.c dm-hims/hims-dedup-check.c
@@ -76,16 +78,17 @@ unit: $(unit_bins)
 
 tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check
 
-$(TOOLS_DIR)/himsctl: tools/himsctl.c tools/hims-status.c tools/hims-hints.c $(tools_deps) \
-		dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+himsctl_srcs := tools/himsctl.c tools/himsctl-create.c tools/himsctl-status.c \
+	tools/himsctl-assemble.c tools/himsctl-lvm.c tools/himsctl-ssd.c
+$(TOOLS_DIR)/himsctl: $(himsctl_srcs) $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/hims-status.c tools/hims-hints.c \
-		dm-hims/hims-format.c dm-hims/hims-dedup.c dm-hims/hims-dedup-check.c \
-		$(tools_common) -ldevmapper
+	$(CC) $(TOOLS_CFLAGS) -o $@ $(himsctl_srcs) tools/lib/hims-status.c tools/lib/hims-hints.c \
+		tools/lib/ramdev.c dm-hims/hims-format.c dm-hims/hims-dedup.c \
+		dm-hims/hims-dedup-check.c $(tools_common) -ldevmapper
 
-$(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c tools/feedbac-status.c $(tools_deps)
+$(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c $(tools_deps)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/feedbac-status.c $(tools_common) -ldevmapper
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/lib/feedbac-status.c $(tools_common) -ldevmapper
 
 $(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-dedup.h $(tools_deps)
 	@mkdir -p $(dir $@)
@@ -117,7 +120,7 @@ install-tools: tools
 	install -D -m 644 tools/feedbacctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/feedbacctl.8
 
 checkpatch: deps
-	@tests/vm/checkpatch.sh $(kfiles) $(filter-out tests/unit/kernel-shim.h,$(wildcard tests/unit/*.[ch]))
+	@tests/vm/checkpatch.sh $(kfiles) $(wildcard tests/unit/*.[ch] tools/*.[ch] tools/lib/*.[ch])
 
 sparse:
 	@$(MAKE) --no-print-directory modules-6.1 C=1 2>&1 | tee $(build)/sparse.log

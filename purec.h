@@ -3,7 +3,7 @@
  * The seam for plain-C algorithm files (mapping, dedup index, LRW order,
  * credit maths, predictor): they include only this header, use no bios, locks
  * or allocation, and so compile both into the modules and into the userspace
- * unit tests under tests/unit/.
+ * unit tests under tests/unit/ and the tools (userspace names: purec-user.h).
  */
 #ifndef HIMS_PUREC_H
 #define HIMS_PUREC_H
@@ -16,8 +16,8 @@
 #include <linux/math64.h>
 #include <linux/crc32c.h>
 #else
-/* Userspace unit tests: the kernel names these files use. */
-#include "kernel-shim.h"
+/* Unit tests and tools: the kernel names these files use. */
+#include "purec-user.h"
 #endif
 
 #endif /* HIMS_PUREC_H */

@@ -15,14 +15,17 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "dmutil.h"
-#include "feedbac-status.h"
-#include "toolutil.h"
+#include "lib/hdm.h"
+#include "lib/json.h"
+#include "lib/msg.h"
+#include "lib/opts.h"
+#include "lib/sysdev.h"
+#include "lib/feedbac-status.h"
+#include "lib/toolutil.h"
 
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 #define MAX_CGROUPS	4096
 
-static const char *cmd = "";
 static const char *cg_root = CGROUP_ROOT;
 
 static const char usage_text[] =
@@ -37,44 +40,6 @@ static const char usage_text[] =
 "  import-weights <name> [--all] [--dry-run] [--root DIR]\n"
 "\n"
 "See feedbacctl(8).\n";
-
-static void usage_err(const char *fmt, ...) __printf(1, 2) __noreturn;
-static void usage_err(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tool_usage_err("%s%s%s (see feedbacctl --help)", cmd, *cmd ? ": " : "", msg);
-}
-
-static int next_opt(int argc, char **argv, const char *shortopts,
-		    const struct option *longopts)
-{
-	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
-
-	if (c == '?')
-		usage_err("unknown option '%s'", argv[optind - 1]);
-	if (c == ':')
-		usage_err("option '%s' needs a value", argv[optind - 1]);
-	return c;
-}
-
-static void no_options(int argc, char **argv)
-{
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
-
-	while (next_opt(argc, argv, ":", opts) != -1)
-		;
-}
-
-static void check_name(const char *name)
-{
-	if (!tu_valid_dm_name(name))
-		usage_err("invalid device name '%s' (letters, digits, _ . + -)", name);
-}
 
 /* A cgroup argument: "/path" without spaces, or a numeric id. */
 static void check_cgroup(const char *cg)
@@ -91,7 +56,7 @@ static void check_cgroup(const char *cg)
 }
 
 struct feedbac_dev {
-	struct dm_dev_info info, table;
+	struct hdm_info info, table;
 	struct feedbac_status st;
 	char dev[32];
 };
@@ -99,7 +64,7 @@ struct feedbac_dev {
 static int get_feedbac(const char *name, struct feedbac_dev *fd, bool loud)
 {
 	memset(fd, 0, sizeof(*fd));
-	if (dm_get(name, 0, &fd->info) || dm_get(name, 1, &fd->table)) {
+	if (hdm_get(name, 0, &fd->info) || hdm_get(name, 1, &fd->table)) {
 		if (loud)
 			tool_err("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 		return -1;
@@ -129,42 +94,21 @@ static int cmd_create(int argc, char **argv)
 		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char * const known[] = {
-		"period_ms", "cost", "io_cost", "write_pct", "alpha", "alpha_min",
-		"alpha_max", "carry_pct", "min_credit",
+	static const char * const costs[] = { "bytes", "ios", "mixed", NULL };
+	static const struct opt_key known[] = {
+		{ "period_ms", NULL }, { "cost", costs }, { "io_cost", NULL },
+		{ "write_pct", NULL }, { "alpha", NULL }, { "alpha_min", NULL },
+		{ "alpha_max", NULL }, { "carry_pct", NULL }, { "min_credit", NULL },
 	};
 	char opt_words[512] = "", table[700];
-	struct dm_dev_info di;
-	int c, nr = 0;
-	size_t i, used = 0;
-	const char *eq;
+	struct hdm_info di;
 	dev_t dev;
-	u64 size, v;
+	u64 size;
+	int nr;
 
-	while ((c = next_opt(argc, argv, ":o:", opts)) != -1) {
-		eq = strchr(optarg, '=');
-		if (!eq)
-			usage_err("option '%s' is not KEY=VALUE", optarg);
-		for (i = 0; i < ARRAY_SIZE(known); i++)
-			if (strlen(known[i]) == (size_t)(eq - optarg) &&
-			    !strncmp(known[i], optarg, eq - optarg))
-				break;
-		if (i == ARRAY_SIZE(known))
-			usage_err("unknown option '%.*s'", (int)(eq - optarg), optarg);
-		if (!strcmp(known[i], "cost")) {
-			if (strcmp(eq + 1, "bytes") && strcmp(eq + 1, "ios") &&
-			    strcmp(eq + 1, "mixed"))
-				usage_err("cost must be bytes, ios or mixed, not '%s'", eq + 1);
-		} else if (tu_parse_u64(eq + 1, &v)) {
-			usage_err("option '%s' needs a number, not '%s'", known[i], eq + 1);
-		}
-		c = snprintf(opt_words + used, sizeof(opt_words) - used, " %s %s",
-			     known[i], eq + 1);
-		if (c < 0 || (size_t)c >= sizeof(opt_words) - used)
-			usage_err("too many options");
-		used += c;
-		nr += 2;
-	}
+	while (next_opt(argc, argv, ":o:", opts) != -1)
+		opt_add_kv(opt_words, sizeof(opt_words), optarg, known, ARRAY_SIZE(known), "");
+	nr = opt_count_words(opt_words);
 	if (argc - optind != 2)
 		usage_err("want <name> <dev>");
 	check_name(argv[optind]);
@@ -172,20 +116,21 @@ static int cmd_create(int argc, char **argv)
 		usage_err("%s is not a block device", argv[optind + 1]);
 	if (blkdev_size(argv[optind + 1], &size))
 		tool_fail("cannot open %s: %s", argv[optind + 1], strerror(errno));
-	if (dm_get(argv[optind], 1, &di))
+	if (hdm_get(argv[optind], 1, &di))
 		tool_fail("cannot talk to device-mapper (is dm-mod loaded? are you root?)");
 	if (di.exists)
 		tool_fail("a device named '%s' exists already", argv[optind]);
-	snprintf(table, sizeof(table), "%u:%u%s%d%s", major(dev), minor(dev),
-		 nr ? " " : "", nr, opt_words);
-	if (!nr)
+	if (nr)
+		snprintf(table, sizeof(table), "%u:%u %d %s", major(dev), minor(dev), nr,
+			 opt_words);
+	else
 		snprintf(table, sizeof(table), "%u:%u", major(dev), minor(dev));
 	{
 		const char *const mp[] = { "modprobe", "-q", "dm-feedbac", NULL };
 
 		run_prog(mp, true);
 	}
-	if (dm_create_table(argv[optind], NULL, size / 512, "feedbac", table))
+	if (hdm_create_table(argv[optind], NULL, size / 512, "feedbac", table))
 		tool_fail("cannot create '%s' (table: %s); the kernel log says why (dmesg)",
 			  argv[optind], table);
 	printf("%s: /dev/mapper/%s over %s\n", argv[optind], argv[optind], argv[optind + 1]);
@@ -202,7 +147,7 @@ static int cmd_remove(int argc, char **argv)
 	check_name(argv[optind]);
 	if (get_feedbac(argv[optind], &fd, true))
 		return EXIT_RUNTIME;
-	if (dm_remove_dev(argv[optind]))
+	if (hdm_remove(argv[optind]))
 		tool_fail("cannot remove '%s'", argv[optind]);
 	return 0;
 }
@@ -278,38 +223,44 @@ static void print_human(const char *name, const struct feedbac_dev *fd)
 	}
 }
 
-static void print_json(const char *name, const struct feedbac_dev *fd)
+static void print_json(struct json *j, const char *name, const struct feedbac_dev *fd)
 {
 	const struct feedbac_status *st = &fd->st;
 	u32 i;
 
-	printf("{\"name\": \"%s\", \"device\": \"%s\", \"size_bytes\": %llu, ", name, fd->dev,
-	       (unsigned long long)fd->info.length * 512);
-	printf("\"prediction\": %llu, \"last_actual\": %llu, ",
-	       (unsigned long long)st->prediction, (unsigned long long)st->last_actual);
-	printf("\"alpha\": %llu, \"last_error\": %lld, ",
-	       (unsigned long long)st->alpha, (long long)st->last_error);
-	printf("\"periods\": %llu, \"refills\": %llu, ",
-	       (unsigned long long)st->periods, (unsigned long long)st->refills);
-	printf("\"level_shifts\": %llu, \"held\": %llu, \"groups\": [",
-	       (unsigned long long)st->level_shifts, (unsigned long long)st->held);
+	json_object_begin(j, NULL);
+	json_string(j, "name", name);
+	json_string(j, "device", fd->dev);
+	json_u64(j, "size_bytes", (u64)fd->info.length * 512);
+	json_u64(j, "prediction", st->prediction);
+	json_u64(j, "last_actual", st->last_actual);
+	json_u64(j, "alpha", st->alpha);
+	json_s64(j, "last_error", st->last_error);
+	json_u64(j, "periods", st->periods);
+	json_u64(j, "refills", st->refills);
+	json_u64(j, "level_shifts", st->level_shifts);
+	json_u64(j, "held", st->held);
+	json_array_begin(j, "groups", false);
 	for (i = 0; i < st->nr_groups; i++) {
 		const struct feedbac_group_status *g = &st->groups[i];
 
-		printf("%s{\"id\": %llu, \"weight\": %u, \"credits\": %lld, ",
-		       i ? ", " : "", (unsigned long long)g->id, g->weight, (long long)g->credits);
-		printf("\"read_bytes\": %llu, \"read_ios\": %llu, ",
-		       (unsigned long long)g->read_bytes, (unsigned long long)g->read_ios);
-		printf("\"write_bytes\": %llu, \"write_ios\": %llu, \"held\": %llu}",
-		       (unsigned long long)g->write_bytes, (unsigned long long)g->write_ios,
-		       (unsigned long long)g->held);
+		json_object_begin(j, NULL);
+		json_u64(j, "id", g->id);
+		json_u64(j, "weight", g->weight);
+		json_s64(j, "credits", g->credits);
+		json_u64(j, "read_bytes", g->read_bytes);
+		json_u64(j, "read_ios", g->read_ios);
+		json_u64(j, "write_bytes", g->write_bytes);
+		json_u64(j, "write_ios", g->write_ios);
+		json_u64(j, "held", g->held);
+		json_object_end(j);
 	}
-	printf("]}");
+	json_array_end(j);
+	json_object_end(j);
 }
 
 struct walk {
-	bool json;
-	int count;
+	struct json *json;	/* NULL: human */
 };
 
 static int status_one(const char *name, void *arg)
@@ -319,13 +270,10 @@ static int status_one(const char *name, void *arg)
 
 	if (!tu_valid_dm_name(name) || get_feedbac(name, &fd, false))
 		return 0;
-	if (w->json) {
-		printf("%s\n  ", w->count ? "," : "");
-		print_json(name, &fd);
-	} else {
+	if (w->json)
+		print_json(w->json, name, &fd);
+	else
 		print_human(name, &fd);
-	}
-	w->count++;
 	return 0;
 }
 
@@ -335,11 +283,13 @@ static int cmd_status(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct walk w = { false, 0 };
+	struct walk w = { NULL };
 	struct feedbac_dev fd;
+	struct json j;
 
+	json_init(&j, stdout);
 	while (next_opt(argc, argv, ":j", opts) != -1)
-		w.json = true;
+		w.json = &j;
 	if (argc - optind > 1)
 		usage_err("want at most one device name");
 	if (argc - optind == 1) {
@@ -347,7 +297,7 @@ static int cmd_status(int argc, char **argv)
 		if (get_feedbac(argv[optind], &fd, true))
 			return EXIT_RUNTIME;
 		if (w.json) {
-			print_json(argv[optind], &fd);
+			print_json(&j, argv[optind], &fd);
 			putchar('\n');
 		} else {
 			print_human(argv[optind], &fd);
@@ -355,11 +305,13 @@ static int cmd_status(int argc, char **argv)
 		return 0;
 	}
 	if (w.json)
-		printf("[");
-	if (dm_for_each(status_one, &w))
+		json_array_begin(&j, NULL, true);
+	if (hdm_for_each(status_one, &w))
 		tool_fail("cannot list device-mapper devices");
-	if (w.json)
-		printf("%s]\n", w.count ? "\n" : "");
+	if (w.json) {
+		json_array_end(&j);
+		putchar('\n');
+	}
 	return 0;
 }
 
@@ -368,7 +320,7 @@ static int send_weight(const char *name, const char *cg, u32 w)
 	char msg[PATH_MAX + 32];
 
 	if ((size_t)snprintf(msg, sizeof(msg), "weight %s %u", cg, w) >= sizeof(msg) ||
-	    dm_send_message(name, msg)) {
+	    hdm_message(name, msg)) {
 		tool_err("'%s' refused weight %u for %s (see dmesg)", name, w, cg);
 		return -1;
 	}
@@ -405,7 +357,7 @@ static int cmd_clear_weight(int argc, char **argv)
 	if (get_feedbac(argv[optind], &fd, true))
 		return EXIT_RUNTIME;
 	snprintf(msg, sizeof(msg), "clear_weight %s", argv[optind + 1]);
-	if (dm_send_message(argv[optind], msg))
+	if (hdm_message(argv[optind], msg))
 		tool_fail("'%s' refused to clear the weight of %s", argv[optind], argv[optind + 1]);
 	return 0;
 }
@@ -546,10 +498,10 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	tool_dm_init();
+	hdm_init();
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (!strcmp(argv[1], cmds[i].name)) {
-			cmd = cmds[i].name;
+			tool_cmd = cmds[i].name;
 			return cmds[i].fn(argc - 1, argv + 1);
 		}
 	}

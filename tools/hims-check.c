@@ -28,7 +28,7 @@
 #define META_BATCH 128U
 
 static int say(struct hims_check_result *res, enum hims_check_status st,
-	       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+	       const char *fmt, ...) __printf(3, 4);
 
 static int say(struct hims_check_result *res, enum hims_check_status st,
 	       const char *fmt, ...)
@@ -93,7 +93,7 @@ static int sb_geometry_msg(struct hims_check_result *res,
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
 		__le64 raw;
 		u64 want;
 
@@ -131,7 +131,8 @@ static void slot_desc(char *buf, size_t len, const void *block, int slot,
 	}
 	err = hims_dedup_meta_verify(block, kind, index, fmt_id, &epoch);
 	if (!err && epoch > durable)
-		snprintf(buf, len, "slot %d (SSD block %llu): epoch %llu, newer than the durable commit",
+		snprintf(buf, len,
+			 "slot %d (SSD block %llu): epoch %llu, newer than the durable commit",
 			 slot, (unsigned long long)ssd_block,
 			 (unsigned long long)epoch);
 	else
@@ -177,6 +178,14 @@ static u64 meta_ssd_block(const struct hims_geometry *geo, u32 m, int slot)
 	return geo->dedup_start + 2 + 2ULL * m + slot;
 }
 
+static int meta_read_err(struct hims_check_result *res, u32 m, int ret)
+{
+	return say(res, HIMS_CHECK_IO,
+		   "cannot read metadata block %u (SSD blocks %llu-%llu): %s",
+		   m, (unsigned long long)meta_ssd_block(&res->geo, m, 0),
+		   (unsigned long long)meta_ssd_block(&res->geo, m, 1), strerror(-ret));
+}
+
 /*
  * No valid commit record: nothing is durable and every block reads as
  * unmapped (hims_dedup_load ignores the metadata slots then).  Format does
@@ -217,11 +226,7 @@ static int check_no_commit(struct meta_ctx *mc, struct hims_check_result *res,
 
 		ret = meta_slots(mc, m, &s[0], &s[1]);
 		if (ret)
-			return say(res, HIMS_CHECK_IO,
-				   "cannot read metadata block %u (SSD blocks %llu-%llu): %s",
-				   m, (unsigned long long)meta_ssd_block(mc->geo, m, 0),
-				   (unsigned long long)meta_ssd_block(mc->geo, m, 1),
-				   strerror(-ret));
+			return meta_read_err(res, m, ret);
 		hims_dedup_meta_id(&mc->ids, m, &kind, &index);
 		for (slot = 0; slot < 2; slot++) {
 			u64 epoch;
@@ -254,6 +259,16 @@ static int check_no_commit(struct meta_ctx *mc, struct hims_check_result *res,
 		   "dedup: no commit yet, metadata blank; every block reads unmapped");
 }
 
+/* "refcount block 3, SSD block 1234": where RAM block @phys's count lives. */
+static void ref_where(char *buf, size_t len, const struct hims_geometry *geo,
+		      u32 nr_map_meta, u32 phys, const u8 *chosen)
+{
+	u32 m = nr_map_meta + phys / ENTRIES;
+
+	snprintf(buf, len, "refcount block %u, SSD block %llu", m - nr_map_meta,
+		 (unsigned long long)meta_ssd_block(geo, m, chosen[m]));
+}
+
 /* The first inconsistency hims_dedup_check() found, with where it lives. */
 static int check_report_msg(struct hims_check_result *res,
 			    const struct hims_dedup_report *rep,
@@ -275,27 +290,18 @@ static int check_report_msg(struct hims_check_result *res,
 			   what, rep->index, rep->value, cfg->nr_phys, cfg->nr_spill,
 			   where);
 	case HIMS_DEDUP_CHK_FREE_REFERENCED:
-		m = nr_map_meta + rep->value / ENTRIES;
-		snprintf(where, sizeof(where), "refcount block %u, SSD block %llu",
-			 m - nr_map_meta,
-			 (unsigned long long)meta_ssd_block(geo, m, chosen[m]));
+		ref_where(where, sizeof(where), geo, nr_map_meta, rep->value, chosen);
 		return say(res, HIMS_CHECK_BAD,
 			   "%s: logical block %u maps RAM block %u, whose refcount is 0, expected >= 1 (%s)",
 			   what, rep->index, rep->value, where);
 	case HIMS_DEDUP_CHK_OVER_REFERENCED:
-		m = nr_map_meta + rep->value / ENTRIES;
-		snprintf(where, sizeof(where), "refcount block %u, SSD block %llu",
-			 m - nr_map_meta,
-			 (unsigned long long)meta_ssd_block(geo, m, chosen[m]));
+		ref_where(where, sizeof(where), geo, nr_map_meta, rep->value, chosen);
 		return say(res, HIMS_CHECK_BAD,
 			   "%s: RAM block %u has refcount %u, but logical block %u is reference %u to it (%s)",
 			   what, rep->value, rep->expected, rep->index, rep->found,
 			   where);
 	case HIMS_DEDUP_CHK_UNDER_REFERENCED:
-		m = nr_map_meta + rep->index / ENTRIES;
-		snprintf(where, sizeof(where), "refcount block %u, SSD block %llu",
-			 m - nr_map_meta,
-			 (unsigned long long)meta_ssd_block(geo, m, chosen[m]));
+		ref_where(where, sizeof(where), geo, nr_map_meta, rep->index, chosen);
 		return say(res, HIMS_CHECK_BAD,
 			   "%s: RAM block %u has refcount %u on disk, but %u logical blocks map it (%s)",
 			   what, rep->index, rep->expected, rep->found, where);
@@ -310,25 +316,26 @@ static int check_report_msg(struct hims_check_result *res,
 	}
 }
 
-static int check_dedup(hims_check_read_fn read, void *ctx, unsigned int flags,
-		       struct hims_check_result *res)
+/* Everything check_dedup reads and decodes. */
+struct dedup_state {
+	struct hims_dedup_config cfg;
+	struct meta_ctx mc;
+	u32 meta_blocks;
+	u32 *map, *ref, *scratch;
+	u8 *recs, *chosen;	/* chosen: the slot used of each metadata block */
+	const u8 *rec[2];
+	u64 durable;		/* the durable commit's epoch */
+	int slot;		/* its record slot */
+};
+
+/* Go on checking: no verdict yet. */
+#define GO_ON	(-1)
+
+/* The superblock's dedup sizes, against the limits and the layout. */
+static int check_sizes(struct hims_check_result *res, struct dedup_state *ds)
 {
 	const struct hims_geometry *geo = &res->geo;
-	struct hims_dedup_config cfg = {
-		.nr_logical = (u32)geo->dedup_blocks,
-		.nr_phys = (u32)geo->ram_blocks,
-		.nr_spill = (u32)geo->spill_blocks,
-		.index_entries = HIMS_DEDUP_WAYS,	/* not in the record */
-	};
-	struct meta_ctx mc = { .read = read, .rctx = ctx, .geo = geo,
-			       .fmt_id = res->fmt_id };
-	u32 *map = NULL, *ref = NULL, *scratch = NULL, m, meta_blocks, i;
-	struct hims_dedup_report rep;
-	u8 *recs = NULL, *chosen = NULL;
-	const u8 *rec[2];
-	u64 durable = 0;
-	int slot, ret, rc;
-	char d0[160], d1[160];
+	struct hims_dedup_config *cfg = &ds->cfg;
 
 	if (geo->dedup_blocks > HIMS_DEDUP_MAX_BLOCKS ||
 	    geo->ram_blocks > HIMS_DEDUP_MAX_BLOCKS ||
@@ -339,121 +346,133 @@ static int check_dedup(hims_check_read_fn read, void *ctx, unsigned int flags,
 			   (unsigned long long)geo->ram_blocks,
 			   (unsigned long long)geo->spill_blocks,
 			   HIMS_DEDUP_MAX_BLOCKS);
-	if (geo->spill_blocks < hims_dedup_spill_min(cfg.nr_logical, cfg.nr_phys))
+	if (geo->spill_blocks < hims_dedup_spill_min(cfg->nr_logical, cfg->nr_phys))
 		return say(res, HIMS_CHECK_BAD,
 			   "superblock: spill_blocks %llu, expected at least dedup_blocks - ram_blocks = %u",
 			   (unsigned long long)geo->spill_blocks,
-			   hims_dedup_spill_min(cfg.nr_logical, cfg.nr_phys));
-	mc.ids.nr_map_meta = (cfg.nr_logical + ENTRIES - 1) / ENTRIES;
-	mc.ids.nr_ref_meta = (cfg.nr_phys + ENTRIES - 1) / ENTRIES;
-	meta_blocks = hims_dedup_meta_count(&mc.ids);
-	if (meta_blocks != geo->meta_blocks)
+			   hims_dedup_spill_min(cfg->nr_logical, cfg->nr_phys));
+	ds->mc.ids.nr_map_meta = (cfg->nr_logical + ENTRIES - 1) / ENTRIES;
+	ds->mc.ids.nr_ref_meta = (cfg->nr_phys + ENTRIES - 1) / ENTRIES;
+	ds->meta_blocks = hims_dedup_meta_count(&ds->mc.ids);
+	if (ds->meta_blocks != geo->meta_blocks)
 		return say(res, HIMS_CHECK_BAD,
 			   "internal: %u metadata blocks in the dedup core, %llu in the layout",
-			   meta_blocks, (unsigned long long)geo->meta_blocks);
+			   ds->meta_blocks, (unsigned long long)geo->meta_blocks);
+	return GO_ON;
+}
 
-	recs = block_alloc(2);
-	mc.buf = block_alloc(2 * META_BATCH);
-	map = malloc((size_t)cfg.nr_logical * 4);
-	ref = malloc((size_t)cfg.nr_phys * 4);
-	scratch = malloc(((size_t)cfg.nr_phys + cfg.nr_spill) * 4 + 4);
-	chosen = calloc(meta_blocks, 1);
-	if (!recs || !mc.buf || !map || !ref || !scratch || !chosen) {
-		rc = say(res, HIMS_CHECK_IO, "out of memory");
-		goto out;
-	}
+static int alloc_state(struct hims_check_result *res, struct dedup_state *ds)
+{
+	const struct hims_dedup_config *cfg = &ds->cfg;
 
-	ret = read(ctx, geo->dedup_start, 2, recs);
-	if (ret) {
-		rc = say(res, HIMS_CHECK_IO,
-			 "cannot read the commit records (SSD blocks %llu-%llu): %s",
-			 (unsigned long long)geo->dedup_start,
-			 (unsigned long long)geo->dedup_start + 1, strerror(-ret));
-		goto out;
-	}
-	rec[0] = recs;
-	rec[1] = recs + BS;
-	slot = hims_dedup_record_choose(rec[0], rec[1], &cfg, res->fmt_id, &durable);
-	if (slot < 0) {
-		rc = check_no_commit(&mc, res, &cfg, rec, flags);
-		goto out;
-	}
+	ds->recs = block_alloc(2);
+	ds->mc.buf = block_alloc(2 * META_BATCH);
+	ds->map = malloc((size_t)cfg->nr_logical * 4);
+	ds->ref = malloc((size_t)cfg->nr_phys * 4);
+	ds->scratch = malloc(((size_t)cfg->nr_phys + cfg->nr_spill) * 4 + 4);
+	ds->chosen = calloc(ds->meta_blocks, 1);
+	if (!ds->recs || !ds->mc.buf || !ds->map || !ds->ref || !ds->scratch || !ds->chosen)
+		return say(res, HIMS_CHECK_IO, "out of memory");
+	return GO_ON;
+}
+
+static void free_state(struct dedup_state *ds)
+{
+	free(ds->recs);
+	free(ds->mc.buf);
+	free(ds->map);
+	free(ds->ref);
+	free(ds->scratch);
+	free(ds->chosen);
+}
+
+/* The durable commit record; check_no_commit if there is none. */
+static int check_records(hims_check_read_fn read, void *ctx, unsigned int flags,
+			 struct hims_check_result *res, struct dedup_state *ds)
+{
+	const struct hims_geometry *geo = &res->geo;
+	const struct hims_dedup_config *cfg = &ds->cfg;
+	enum hims_dedup_meta_err err;
+	u64 e = 0;
+	int ret, slot;
+
+	ret = read(ctx, geo->dedup_start, 2, ds->recs);
+	if (ret)
+		return say(res, HIMS_CHECK_IO,
+			   "cannot read the commit records (SSD blocks %llu-%llu): %s",
+			   (unsigned long long)geo->dedup_start,
+			   (unsigned long long)geo->dedup_start + 1, strerror(-ret));
+	ds->rec[0] = ds->recs;
+	ds->rec[1] = ds->recs + BS;
+	slot = hims_dedup_record_choose(ds->rec[0], ds->rec[1], cfg, res->fmt_id, &ds->durable);
+	if (slot < 0)
+		return check_no_commit(&ds->mc, res, cfg, ds->rec, flags);
+	ds->slot = slot;
 	res->record_slot = slot;
-	res->epoch = durable;
+	res->epoch = ds->durable;
 	/* The other record: blank, torn, older, or another instance's. */
-	{
-		enum hims_dedup_meta_err err;
-		u64 e = 0;
+	err = hims_dedup_record_verify(ds->rec[!slot], cfg, res->fmt_id, &e);
+	if (err == HIMS_DEDUP_META_BAD_GEOMETRY)
+		return say(res, HIMS_CHECK_BAD,
+			   "commit record slot %d (SSD block %llu): %s (expected logical %u, RAM %u, spill %u, %u entries per block)",
+			   !slot, (unsigned long long)geo->dedup_start + !slot,
+			   hims_dedup_meta_err_str(err), cfg->nr_logical,
+			   cfg->nr_phys, cfg->nr_spill, ENTRIES);
+	if (!ds->durable)
+		return say(res, HIMS_CHECK_BAD,
+			   "commit record slot %d (SSD block %llu): epoch 0, expected >= 1",
+			   slot, (unsigned long long)geo->dedup_start + slot);
+	return GO_ON;
+}
 
-		err = hims_dedup_record_verify(rec[!slot], &cfg, res->fmt_id, &e);
-		if (err == HIMS_DEDUP_META_BAD_GEOMETRY) {
-			rc = say(res, HIMS_CHECK_BAD,
-				 "commit record slot %d (SSD block %llu): %s (expected logical %u, RAM %u, spill %u, %u entries per block)",
-				 !slot, (unsigned long long)geo->dedup_start + !slot,
-				 hims_dedup_meta_err_str(err), cfg.nr_logical,
-				 cfg.nr_phys, cfg.nr_spill, ENTRIES);
-			goto out;
+/* Metadata block @m: the copy the durable commit wrote, decoded. */
+static int load_meta_block(struct hims_check_result *res, struct dedup_state *ds, u32 m)
+{
+	const struct hims_geometry *geo = &res->geo;
+	enum hims_dedup_meta_err err = HIMS_DEDUP_META_OK;
+	enum hims_dedup_meta_kind kind;
+	char d0[160], d1[160];
+	const u8 *s[2];
+	u32 index, i;
+	int c, ret;
+	u64 e;
+
+	ret = meta_slots(&ds->mc, m, &s[0], &s[1]);
+	if (ret)
+		return meta_read_err(res, m, ret);
+	hims_dedup_meta_id(&ds->mc.ids, m, &kind, &index);
+	for (i = 0; i < 2; i++) {
+		if (!hims_dedup_meta_verify(s[i], kind, index, res->fmt_id, &e)) {
+			res->newest_seen = max(res->newest_seen, e);
+			res->too_new += e > ds->durable;
 		}
 	}
-	if (!durable) {
-		rc = say(res, HIMS_CHECK_BAD,
-			 "commit record slot %d (SSD block %llu): epoch 0, expected >= 1",
-			 slot, (unsigned long long)geo->dedup_start + slot);
-		goto out;
+	c = hims_dedup_meta_choose(s[0], s[1], kind, index, res->fmt_id, ds->durable, &err);
+	if (c < 0) {
+		slot_desc(d0, sizeof(d0), s[0], 0, meta_ssd_block(geo, m, 0),
+			  kind, index, res->fmt_id, ds->durable);
+		slot_desc(d1, sizeof(d1), s[1], 1, meta_ssd_block(geo, m, 1),
+			  kind, index, res->fmt_id, ds->durable);
+		return say(res, HIMS_CHECK_BAD,
+			   "metadata block %u (%s block %u): no copy of durable epoch %llu or older: %s; %s",
+			   m, kind_str(kind), index, (unsigned long long)ds->durable, d0, d1);
 	}
+	ds->chosen[m] = (u8)c;
+	if (kind == HIMS_DEDUP_META_MAP)
+		hims_dedup_meta_decode(s[c], index, ds->map, ds->cfg.nr_logical);
+	else
+		hims_dedup_meta_decode(s[c], index, ds->ref, ds->cfg.nr_phys);
+	return GO_ON;
+}
 
-	for (m = 0; m < meta_blocks; m++) {
-		enum hims_dedup_meta_kind kind;
-		enum hims_dedup_meta_err err = HIMS_DEDUP_META_OK;
-		const u8 *s[2];
-		u32 index;
-		int c;
+/* The map and refcounts agree: count what they hold. */
+static int count_consistent(struct hims_check_result *res, const struct dedup_state *ds)
+{
+	const struct hims_dedup_config *cfg = &ds->cfg;
+	u32 i;
 
-		ret = meta_slots(&mc, m, &s[0], &s[1]);
-		if (ret) {
-			rc = say(res, HIMS_CHECK_IO,
-				 "cannot read metadata block %u (SSD blocks %llu-%llu): %s",
-				 m, (unsigned long long)meta_ssd_block(geo, m, 0),
-				 (unsigned long long)meta_ssd_block(geo, m, 1),
-				 strerror(-ret));
-			goto out;
-		}
-		hims_dedup_meta_id(&mc.ids, m, &kind, &index);
-		for (i = 0; i < 2; i++) {
-			u64 e;
-
-			if (!hims_dedup_meta_verify(s[i], kind, index, res->fmt_id, &e)) {
-				res->newest_seen = max(res->newest_seen, e);
-				res->too_new += e > durable;
-			}
-		}
-		c = hims_dedup_meta_choose(s[0], s[1], kind, index, res->fmt_id,
-					   durable, &err);
-		if (c < 0) {
-			slot_desc(d0, sizeof(d0), s[0], 0, meta_ssd_block(geo, m, 0),
-				  kind, index, res->fmt_id, durable);
-			slot_desc(d1, sizeof(d1), s[1], 1, meta_ssd_block(geo, m, 1),
-				  kind, index, res->fmt_id, durable);
-			rc = say(res, HIMS_CHECK_BAD,
-				 "metadata block %u (%s block %u): no copy of durable epoch %llu or older: %s; %s",
-				 m, kind_str(kind), index, (unsigned long long)durable,
-				 d0, d1);
-			goto out;
-		}
-		chosen[m] = (u8)c;
-		if (kind == HIMS_DEDUP_META_MAP)
-			hims_dedup_meta_decode(s[c], index, map, cfg.nr_logical);
-		else
-			hims_dedup_meta_decode(s[c], index, ref, cfg.nr_phys);
-	}
-
-	if (hims_dedup_check(map, cfg.nr_logical, ref, cfg.nr_phys, cfg.nr_spill,
-			     scratch, &rep)) {
-		rc = check_report_msg(res, &rep, &cfg, &mc, chosen);
-		goto out;
-	}
-	for (i = 0; i < cfg.nr_logical; i++) {
-		u32 v = map[i];
+	for (i = 0; i < cfg->nr_logical; i++) {
+		u32 v = ds->map[i];
 
 		if (v == HIMS_DEDUP_UNMAPPED)
 			continue;
@@ -465,19 +484,47 @@ static int check_dedup(hims_check_read_fn read, void *ctx, unsigned int flags,
 		else
 			res->ram_refs++;
 	}
-	for (i = 0; i < cfg.nr_phys; i++)
-		res->phys_used += !!ref[i];
-	rc = say(res, HIMS_CHECK_CONSISTENT,
-		 "dedup metadata consistent: epoch %llu (record slot %d), %u mapped, %u RAM blocks used, %u zero, %u spilled (of %u logical, %u RAM, %u spill slots)",
-		 (unsigned long long)durable, slot, res->mapped, res->phys_used,
-		 res->zero, res->spilled, cfg.nr_logical, cfg.nr_phys, cfg.nr_spill);
-out:
-	free(recs);
-	free(mc.buf);
-	free(map);
-	free(ref);
-	free(scratch);
-	free(chosen);
+	for (i = 0; i < cfg->nr_phys; i++)
+		res->phys_used += !!ds->ref[i];
+	return say(res, HIMS_CHECK_CONSISTENT,
+		   "dedup metadata consistent: epoch %llu (record slot %d), %u mapped, %u RAM blocks used, %u zero, %u spilled (of %u logical, %u RAM, %u spill slots)",
+		   (unsigned long long)ds->durable, ds->slot, res->mapped, res->phys_used,
+		   res->zero, res->spilled, cfg->nr_logical, cfg->nr_phys, cfg->nr_spill);
+}
+
+static int check_dedup(hims_check_read_fn read, void *ctx, unsigned int flags,
+		       struct hims_check_result *res)
+{
+	const struct hims_geometry *geo = &res->geo;
+	struct hims_dedup_report rep;
+	struct dedup_state ds = {
+		.cfg = {
+			.nr_logical = (u32)geo->dedup_blocks,
+			.nr_phys = (u32)geo->ram_blocks,
+			.nr_spill = (u32)geo->spill_blocks,
+			.index_entries = HIMS_DEDUP_WAYS,	/* not in the record */
+		},
+		.mc = { .read = read, .rctx = ctx, .geo = geo, .fmt_id = res->fmt_id },
+	};
+	int rc;
+	u32 m;
+
+	rc = check_sizes(res, &ds);
+	if (rc != GO_ON)
+		return rc;
+	rc = alloc_state(res, &ds);
+	if (rc == GO_ON)
+		rc = check_records(read, ctx, flags, res, &ds);
+	for (m = 0; rc == GO_ON && m < ds.meta_blocks; m++)
+		rc = load_meta_block(res, &ds, m);
+	if (rc == GO_ON) {
+		if (hims_dedup_check(ds.map, ds.cfg.nr_logical, ds.ref, ds.cfg.nr_phys,
+				     ds.cfg.nr_spill, ds.scratch, &rep))
+			rc = check_report_msg(res, &rep, &ds.cfg, &ds.mc, ds.chosen);
+		else
+			rc = count_consistent(res, &ds);
+	}
+	free_state(&ds);
 	return rc;
 }
 
@@ -584,7 +631,7 @@ static int dev_read(void *ctx, u64 block, u32 nr, void *buf)
 	return 0;
 }
 
-static void usage(FILE *f)
+static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: hims-check [-q] [--strict] <ssd_dev>\n"
@@ -593,6 +640,46 @@ static void usage(FILE *f)
 		"  -q        print nothing when consistent\n"
 		"  --strict  with dedup and no commit yet, require a blank metadata region\n"
 		"Exit status: 0 consistent, 1 inconsistent or unreadable, 2 bad usage.\n");
+}
+
+/* -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, const char **path, bool *quiet,
+		      unsigned int *flags)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			*quiet = true;
+			continue;
+		}
+		if (!strcmp(a, "--strict")) {
+			*flags |= HIMS_CHECK_STRICT_FRESH;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			print_usage(stdout);
+			return 0;
+		}
+		if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "hims-check: unknown option %s\n", a);
+			print_usage(stderr);
+			return 2;
+		}
+		if (*path) {
+			fprintf(stderr, "hims-check: one device only\n");
+			print_usage(stderr);
+			return 2;
+		}
+		*path = a;
+	}
+	if (!*path) {
+		print_usage(stderr);
+		return 2;
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -604,32 +691,11 @@ int main(int argc, char **argv)
 	struct dev dev;
 	off_t end;
 	u64 size = 0;
-	int i, rc;
+	int rc;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
-			quiet = true;
-		} else if (!strcmp(argv[i], "--strict")) {
-			flags |= HIMS_CHECK_STRICT_FRESH;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "hims-check: unknown option %s\n", argv[i]);
-			usage(stderr);
-			return 2;
-		} else if (path) {
-			fprintf(stderr, "hims-check: one device only\n");
-			usage(stderr);
-			return 2;
-		} else {
-			path = argv[i];
-		}
-	}
-	if (!path) {
-		usage(stderr);
-		return 2;
-	}
+	rc = parse_args(argc, argv, &path, &quiet, &flags);
+	if (rc >= 0)
+		return rc;
 	/* O_DIRECT: see what is on the disk, not a stale page cache. */
 	dev.direct = true;
 	dev.fd = open(path, O_RDONLY | O_DIRECT);

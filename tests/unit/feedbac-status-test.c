@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for tools/feedbac-status.c: dm-feedbac INFO and TABLE status.
+ * Unit tests for tools/lib/feedbac-status.c: dm-feedbac INFO and TABLE status.
  */
 #include <stdio.h>
 
-#include "tools/feedbac-status.h"
+#include "tools/lib/feedbac-status.h"
 #include "unit.h"
 
 /* The parser uses the number helpers: one translation unit keeps the link simple. */
-#include "tools/toolutil.c"
+#include "tools/lib/toolutil.c"
 
 /* The example from dm-feedbac.rst: the head, then three groups. */
 static const char rst_head[] = "2728 2757 147 24 232 20 44 0 3";

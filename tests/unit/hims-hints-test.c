@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for tools/hims-hints.c: the assembly hints in the SSD's block 0,
+ * Unit tests for tools/lib/hims-hints.c: the assembly hints in the SSD's block 0,
  * next to a superblock encoded by dm-hims/hims-format.c.
  */
-#include "tools/hims-hints.h"
+#include "tools/lib/hims-hints.h"
 #include "unit.h"
 
 /* What the hints code links with: one translation unit keeps the link simple. */
-#include "tools/toolutil.c"
+#include "tools/lib/toolutil.c"
 #include "dm-hims/hims-format.c"
 
 static u8 block[HIMS_BLOCK_SIZE];

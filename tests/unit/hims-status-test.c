@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for tools/hims-status.c: dm-hims INFO and TABLE status lines.
+ * Unit tests for tools/lib/hims-status.c: dm-hims INFO and TABLE status lines.
  */
 #include <stdio.h>
 
-#include "tools/hims-status.h"
+#include "tools/lib/hims-status.h"
 #include "unit.h"
 
 /* The parser uses the number helpers: one translation unit keeps the link simple. */
-#include "tools/toolutil.c"
+#include "tools/lib/toolutil.c"
 
 static void test_info(void)
 {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for tools/toolutil.c: number and size parsing, names,
+ * Unit tests for tools/lib/toolutil.c: number and size parsing, names,
  * shell-safe values, cgroup weight files.
  */
-#include "tools/toolutil.h"
+#include "tools/lib/toolutil.h"
 #include "unit.h"
 
 static void test_numbers(void)

@@ -6,7 +6,7 @@
 #ifndef HIMS_TOOLUTIL_H
 #define HIMS_TOOLUTIL_H
 
-#include "tools-types.h"
+#include "purec.h"
 
 /* A decimal number with nothing around it; 0 on success, -1 otherwise. */
 int tu_parse_u64(const char *s, u64 *out);

@@ -5,7 +5,7 @@
 #ifndef HIMS_STATUS_H
 #define HIMS_STATUS_H
 
-#include "tools-types.h"
+#include "purec.h"
 
 /* The fields of "dmsetup status", in order; later versions append more. */
 struct hims_status {

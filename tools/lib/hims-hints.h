@@ -15,7 +15,7 @@
 #ifndef HIMS_HINTS_H
 #define HIMS_HINTS_H
 
-#include "tools-types.h"
+#include "purec.h"
 #include "dm-hims/hims-format.h"
 
 #define HIMS_HINTS_MAGIC	"HIMSHINT"

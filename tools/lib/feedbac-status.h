@@ -5,7 +5,7 @@
 #ifndef FEEDBAC_STATUS_H
 #define FEEDBAC_STATUS_H
 
-#include "tools-types.h"
+#include "purec.h"
 
 #define FEEDBAC_MAX_GROUPS	65	/* 64 weighted cgroups and the default group */
 
