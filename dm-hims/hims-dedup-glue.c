@@ -70,7 +70,7 @@ static int hims_dedup_read_block(struct hims_c *hc, u32 lblk, struct page *page)
 }
 
 /*
- * Commit the dedup metadata (see DEDUP-DESIGN.md): snapshot the changed
+ * Commit the dedup metadata (see dm-hims-design.rst): snapshot the changed
  * metadata blocks into their non-durable slots, make the data they point to
  * durable, write them, then the commit record.  Also what a flush does.
  */

@@ -12,7 +12,7 @@
  * Freed physical blocks and spill slots are reused only once the metadata
  * that frees them is durable: frees of the open epoch become reusable when
  * the commit of that epoch ends (hims_dedup_commit_begin/_end).  A shared
- * block is never written in place.  See DEDUP-DESIGN.md.
+ * block is never written in place.  See dm-hims-design.rst.
  */
 #ifndef DM_HIMS_DEDUP_H
 #define DM_HIMS_DEDUP_H
