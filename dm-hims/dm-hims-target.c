@@ -106,68 +106,81 @@ static void hims_dtr(struct dm_target *ti)
 	hims_free(hc);
 }
 
-static int hims_parse_options(struct hims_c *hc, struct dm_arg_set *as,
-			      u64 *ram_blocks, u64 *dedup_blocks, bool *format,
-			      char **error)
+/* [<#opt_args> <opt_arg>*] into @vals, indexed by enum hims_opt. */
+static int hims_parse_options(struct dm_arg_set *as, u64 *vals, char **error)
 {
-	static const struct dm_arg group = {0, 16, "Invalid number of optional arguments"};
-	unsigned int nr_opts, val;
-	const char *opt;
+	static const struct dm_arg group = {
+		0, HIMS_OPT_WORDS, "Invalid number of optional arguments"
+	};
+	const struct hims_option *opt;
+	unsigned int nr_opts;
+	const char *name;
 	int r;
 
 	r = dm_read_arg_group(&group, as, &nr_opts, error);
 	if (r)
 		return r;
 	while (nr_opts--) {
-		opt = dm_shift_arg(as);
-		if (!strcasecmp(opt, "format")) {
-			*format = true;
+		name = dm_shift_arg(as);
+		opt = hims_option_find(name);
+		if (!opt) {
+			*error = "Unrecognised optional argument";
+			return -EINVAL;
+		}
+		if (opt->flags & HIMS_OPT_FLAG) {
+			vals[opt - hims_options] = 1;
 			continue;
 		}
 		if (!nr_opts--) {
 			*error = "Optional argument is missing its value";
 			return -EINVAL;
 		}
-		if (!strcasecmp(opt, "ram_blocks")) {
-			if (kstrtoull(dm_shift_arg(as), 10, ram_blocks) || !*ram_blocks) {
-				*error = "Invalid ram_blocks";
-				return -EINVAL;
-			}
-			continue;
-		}
-		if (!strcasecmp(opt, "dedup")) {
-			if (kstrtoull(dm_shift_arg(as), 10, dedup_blocks) || !*dedup_blocks ||
-			    *dedup_blocks > HIMS_DEDUP_MAX_BLOCKS) {
-				*error = "Invalid dedup: want the RAM tier's logical blocks";
-				return -EINVAL;
-			}
-			continue;
-		}
-		if (kstrtouint(dm_shift_arg(as), 10, &val)) {
-			*error = "Invalid optional argument value";
+		if (kstrtoull(dm_shift_arg(as), 10, &vals[opt - hims_options])) {
+			*error = opt == &hims_options[HIMS_OPT_RAM_BLOCKS] ||
+				 opt == &hims_options[HIMS_OPT_DEDUP] ?
+				 (char *)opt->error : "Invalid optional argument value";
 			return -EINVAL;
 		}
-		if (!strcasecmp(opt, "high_watermark") && val <= 100) {
-			hc->wb.high_pct = val;
-		} else if (!strcasecmp(opt, "low_watermark") && val <= 100) {
-			hc->wb.low_pct = val;
-		} else if (!strcasecmp(opt, "writeback_jobs") && val >= 1 && val <= 1024) {
-			hc->wb.jobs = val;
-		} else if (!strcasecmp(opt, "max_age") && val >= 1 && val <= 86400000) {
-			hc->wb.max_age_ms = val;
-		} else if (!strcasecmp(opt, "index_entries") && val >= HIMS_DEDUP_WAYS &&
-			   val <= (1U << 30) && is_power_of_2(val)) {
-			hc->dedup.index_entries = val;
-		} else {
-			*error = "Unrecognised optional argument or value out of range";
+		if (!hims_option_ok(opt, vals[opt - hims_options])) {
+			*error = (char *)opt->error;
 			return -EINVAL;
 		}
 	}
-	if (hc->wb.low_pct > hc->wb.high_pct) {
+	if (vals[HIMS_OPT_LOW_WATERMARK] > vals[HIMS_OPT_HIGH_WATERMARK]) {
 		*error = "low_watermark is above high_watermark";
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The options that the context keeps. */
+static void hims_apply_options(struct hims_c *hc, const u64 *vals)
+{
+	hc->dedup.index_entries = vals[HIMS_OPT_INDEX_ENTRIES];
+	hc->wb.high_pct = vals[HIMS_OPT_HIGH_WATERMARK];
+	hc->wb.low_pct = vals[HIMS_OPT_LOW_WATERMARK];
+	hc->wb.jobs = vals[HIMS_OPT_WRITEBACK_JOBS];
+	hc->wb.max_age_ms = vals[HIMS_OPT_MAX_AGE];
+}
+
+/* The options' values as the TABLE status lists them. */
+static void hims_table_options(struct hims_c *hc, u64 *vals)
+{
+	vals[HIMS_OPT_RAM_BLOCKS] = hc->geo.ram_blocks;
+	vals[HIMS_OPT_DEDUP] = hc->geo.dedup_blocks;
+	vals[HIMS_OPT_INDEX_ENTRIES] = hc->dedup.index_entries;
+	vals[HIMS_OPT_HIGH_WATERMARK] = hc->wb.high_pct;
+	vals[HIMS_OPT_LOW_WATERMARK] = hc->wb.low_pct;
+	vals[HIMS_OPT_WRITEBACK_JOBS] = hc->wb.jobs;
+	vals[HIMS_OPT_MAX_AGE] = hc->wb.max_age_ms;
+	vals[HIMS_OPT_FORMAT] = 0;
+}
+
+/* Every option with a value, dedup's only with dedup on. */
+static bool hims_option_listed(struct hims_c *hc, unsigned int i)
+{
+	return !(hims_options[i].flags & HIMS_OPT_FLAG) &&
+		(hims_dedup_on(hc) || !(hims_options[i].flags & HIMS_OPT_DEDUP_ONLY));
 }
 
 static int hims_alloc(struct hims_c *hc, char **error)
@@ -223,10 +236,6 @@ static void hims_init_context(struct dm_target *ti, struct hims_c *hc)
 	bio_list_init(&hc->dedup.bios);
 	bio_list_init(&hc->deferred);
 	bio_list_init(&hc->wb.flush_waiters);
-	hc->wb.high_pct = HIMS_DEFAULT_HIGH;
-	hc->wb.low_pct = HIMS_DEFAULT_LOW;
-	hc->wb.jobs = HIMS_DEFAULT_JOBS;
-	hc->wb.max_age_ms = HIMS_DEFAULT_MAX_AGE;
 	hc->wb.age_mark_time = jiffies;
 }
 
@@ -328,10 +337,10 @@ static int hims_set_geometry(struct dm_target *ti, struct hims_c *hc, u64 ram_bl
 static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
-	u64 ram_blocks = 0, dedup_blocks = 0;
-	bool format = false;
+	u64 vals[HIMS_NR_OPTS];
 	struct hims_c *hc;
 	struct task_struct *t;
+	unsigned int i;
 	int r;
 
 	if (argc < 3) {
@@ -345,13 +354,14 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->private = hc;
 	hims_init_context(ti, hc);
+	for (i = 0; i < HIMS_NR_OPTS; i++)
+		vals[i] = hims_options[i].def;
 
 	r = hims_get_devices(ti, hc, &as);
 	if (r)
 		goto bad;
 	if (as.argc) {
-		r = hims_parse_options(hc, &as, &ram_blocks, &dedup_blocks, &format,
-				       &ti->error);
+		r = hims_parse_options(&as, vals, &ti->error);
 		if (r)
 			goto bad;
 		r = -EINVAL;
@@ -360,7 +370,8 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto bad;
 		}
 	}
-	r = hims_set_geometry(ti, hc, ram_blocks, dedup_blocks);
+	hims_apply_options(hc, vals);
+	r = hims_set_geometry(ti, hc, vals[HIMS_OPT_RAM_BLOCKS], vals[HIMS_OPT_DEDUP]);
 	if (r)
 		goto bad;
 
@@ -370,7 +381,7 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -ENOMEM;
 		goto bad;
 	}
-	r = hims_open_superblock(hc, format, &ti->error);
+	r = hims_open_superblock(hc, vals[HIMS_OPT_FORMAT], &ti->error);
 	if (r)
 		goto bad;
 	r = hims_alloc(hc, &ti->error);
@@ -403,7 +414,8 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 {
 	struct hims_c *hc = ti->private;
 	struct hims_dedup_stats st = {};
-	unsigned int sz = 0;
+	u64 vals[HIMS_NR_OPTS];
+	unsigned int sz = 0, i, words;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
@@ -433,13 +445,14 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 		spin_unlock_irq(&hc->lock);
 		break;
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s %s %s %u ram_blocks %llu", hc->ram_dev->name, hc->ssd_dev->name,
-		       mode_name(hc->mode), hims_dedup_on(hc) ? 14 : 10, hc->geo.ram_blocks);
-		if (hims_dedup_on(hc))
-			DMEMIT(" dedup %llu index_entries %u", hc->geo.dedup_blocks,
-			       hc->dedup.index_entries);
-		DMEMIT(" high_watermark %u low_watermark %u writeback_jobs %u max_age %u",
-		       hc->wb.high_pct, hc->wb.low_pct, hc->wb.jobs, hc->wb.max_age_ms);
+		hims_table_options(hc, vals);
+		for (i = 0, words = 0; i < HIMS_NR_OPTS; i++)
+			words += hims_option_listed(hc, i) ? 2 : 0;
+		DMEMIT("%s %s %s %u", hc->ram_dev->name, hc->ssd_dev->name,
+		       mode_name(hc->mode), words);
+		for (i = 0; i < HIMS_NR_OPTS; i++)
+			if (hims_option_listed(hc, i))
+				DMEMIT(" %s %llu", hims_options[i].name, vals[i]);
 		break;
 	default:
 		if (maxlen)

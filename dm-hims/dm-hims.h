@@ -28,17 +28,12 @@
 #include "hims-lrw.h"
 #include "hims-dedup.h"
 #include "hims-dedup-check.h"
+#include "hims-options.h"
 
 #define DM_MSG_PREFIX "hims"
 
 /* Largest copy of writeback and restore: 1 MiB. */
 #define HIMS_MAX_RUN		256U
-
-#define HIMS_DEFAULT_HIGH	50
-#define HIMS_DEFAULT_LOW	45
-#define HIMS_DEFAULT_JOBS	32
-/* Like the page cache's dirty_expire_centisecs: old dirty data goes out. */
-#define HIMS_DEFAULT_MAX_AGE	30000	/* ms */
 
 enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
 
