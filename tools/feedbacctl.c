@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "dm-feedbac/feedbac-options.h"
 #include "lib/hdm.h"
 #include "lib/json.h"
 #include "lib/msg.h"
@@ -88,17 +89,32 @@ static int get_feedbac(const char *name, struct feedbac_dev *fd, bool loud)
 	return 0;
 }
 
+/* KEY=VALUE of a table option, checked against the kernel's own table. */
+static void add_table_option(char *opts, size_t len, const char *kv)
+{
+	static const char *words[FEEDBAC_NR_OPTS][8];
+	struct opt_key known[FEEDBAC_NR_OPTS];
+	const struct feedbac_option *o;
+	unsigned int i, w, n;
+
+	for (i = 0; i < FEEDBAC_NR_OPTS; i++) {
+		o = &feedbac_options[i];
+		known[i] = (struct opt_key){ o->name, NULL, o->min, o->max };
+		if (!o->words)
+			continue;
+		for (w = o->min, n = 0; w <= o->max && n < 7; w++)
+			words[i][n++] = o->words[w];
+		words[i][n] = NULL;
+		known[i].choices = words[i];
+	}
+	opt_add_kv(opts, len, kv, known, FEEDBAC_NR_OPTS, "");
+}
+
 static int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
-	};
-	static const char * const costs[] = { "bytes", "ios", "mixed", NULL };
-	static const struct opt_key known[] = {
-		{ "period_ms", NULL }, { "cost", costs }, { "io_cost", NULL },
-		{ "write_pct", NULL }, { "alpha", NULL }, { "alpha_min", NULL },
-		{ "alpha_max", NULL }, { "carry_pct", NULL }, { "min_credit", NULL },
 	};
 	char opt_words[512] = "", table[700];
 	struct hdm_info di;
@@ -107,7 +123,7 @@ static int cmd_create(int argc, char **argv)
 	int nr;
 
 	while (next_opt(argc, argv, ":o:", opts) != -1)
-		opt_add_kv(opt_words, sizeof(opt_words), optarg, known, ARRAY_SIZE(known), "");
+		add_table_option(opt_words, sizeof(opt_words), optarg);
 	nr = opt_count_words(opt_words);
 	if (argc - optind != 2)
 		usage_err("want <name> <dev>");

@@ -57,13 +57,16 @@ u64 parse_size_arg(const char *what, const char *s, u64 default_unit)
 /* KEY=VALUE of a table option, appended as "KEY VALUE" to opts. */
 void add_option(char *opts, size_t len, const char *kv)
 {
-	static const struct opt_key known[] = {
-		{ "high_watermark", NULL }, { "low_watermark", NULL }, { "writeback_jobs", NULL },
-		{ "max_age", NULL }, { "dedup", NULL }, { "index_entries", NULL },
-	};
+	struct opt_key known[HIMS_NR_OPTS];
+	size_t n = 0;
+	unsigned int i;
 
-	opt_add_kv(opts, len, kv, known, ARRAY_SIZE(known),
-		   " (see dm-hims.rst for the table's options)");
+	/* From the kernel's own table; ram_blocks and format have flags. */
+	for (i = 0; i < HIMS_NR_OPTS; i++)
+		if (i != HIMS_OPT_RAM_BLOCKS && !(hims_options[i].flags & HIMS_OPT_FLAG))
+			known[n++] = (struct opt_key){ hims_options[i].name, NULL,
+						       hims_options[i].min, hims_options[i].max };
+	opt_add_kv(opts, len, kv, known, n, " (see dm-hims.rst for the table's options)");
 }
 
 /* The value of option key in "key value key value ...", or 0. */

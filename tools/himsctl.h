@@ -12,6 +12,7 @@
 #include "purec.h"
 #include "dm-hims/hims-format.h"
 #include "dm-hims/hims-dedup.h"
+#include "dm-hims/hims-options.h"
 #include "lib/hdm.h"
 #include "lib/hims-hints.h"
 #include "lib/hims-status.h"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "hims-status.h"
+#include "dm-hims/hims-options.h"
 #include "toolutil.h"
 
 #define HIMS_STATUS_FIELDS	13
@@ -87,6 +88,7 @@ int hims_table_parse(const char *params, struct hims_table *tb)
 	char buf[512], *w[64];
 	size_t len = 0;
 	u64 nr;
+	const struct hims_option *opt;
 	int n, i;
 
 	if (!params || strlen(params) >= sizeof(buf))
@@ -107,7 +109,10 @@ int hims_table_parse(const char *params, struct hims_table *tb)
 	if (tu_parse_u64(w[3], &nr) || nr != (u64)(n - 4))
 		return -1;
 	for (i = 4; i < n; i++) {
-		if (!strcmp(w[i], "format"))
+		opt = hims_option_find(w[i]);
+		if (!opt)
+			return -1;
+		if (opt->flags & HIMS_OPT_FLAG)
 			continue;
 		if (i + 1 >= n)
 			return -1;

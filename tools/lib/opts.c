@@ -99,6 +99,10 @@ void opt_add_kv(char *opts, size_t len, const char *kv,
 	} else {
 		if (tu_parse_u64(val, &v))
 			usage_err("option '%s' needs a number, not '%s'", key->name, val);
+		if (v < key->min || v > key->max)
+			usage_err("%s must be %llu..%llu, not %llu", key->name,
+				  (unsigned long long)key->min, (unsigned long long)key->max,
+				  (unsigned long long)v);
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
 		val = num;
 	}

@@ -24,10 +24,11 @@ void no_options(int argc, char **argv);
 /* A device-mapper name we accept, or a usage error. */
 void check_name(const char *name);
 
-/* A table option: its name and its values (NULL: a decimal number). */
+/* A table option: its name and its values (NULL: a number in [min, max]). */
 struct opt_key {
 	const char *name;
 	const char * const *choices;	/* NULL-terminated */
+	u64 min, max;
 };
 
 /*
