@@ -6,7 +6,7 @@
 #   make check                 everything; ends with "N passed, N failed"
 #   make modules               build the modules for every kernel in KVERS
 #   make unit                  userspace unit tests (ASan + UBSan)
-#   make vm-test T=<name> KVER=<6.1|6.12>   one guest test (tests/guest/<name>.sh)
+#   make vm-test T=<name> KVER=<6.1|6.12>   one guest test (tests/guest/[<group>/]<name>.sh)
 #   make vm-shell [KVER=...]   interactive guest with our modules loaded
 #   make lint                  checkpatch + sparse (C=1)
 
@@ -29,7 +29,11 @@ UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -I$(top) -I$(top)/tests/unit
 
-guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/guest/*.sh)))))
+# Guest tests are named by their path without .sh (tests/guest/<group>/<name>).
+guest_tests := $(sort $(filter-out tests/guest/lib,$(basename $(wildcard tests/guest/*.sh tests/guest/*/*.sh))))
+# T=<name>: a test's file name (hims-basic), <group>/<name> or its whole name.
+vm_tests = $(foreach t,$(T),$(or $(basename $(firstword $(wildcard tests/guest/$(t).sh \
+	tests/guest/*/$(t).sh $(t).sh))),$(error no guest test named $(t))))
 
 # Userspace tools (himsctl, feedbacctl) in $(build)/tools; the VM's initramfs
 # copies TOOLS_DIR into /opt/hims/tools.
@@ -118,7 +122,7 @@ sparse:
 lint: checkpatch sparse
 
 vm-test: deps modules-$(KVER) tools
-	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) $(addprefix guest/,$(T))
+	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) $(vm_tests)
 
 vm-shell: deps modules-$(KVER) tools
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --shell
@@ -163,7 +167,7 @@ check: deps
 	@# The kernels' VM runs go in parallel: boots and I/O waits leave CPU idle.
 	@for k in $(KVERS); do \
 		tests/vm/run.sh --kver $$k --ko $(build)/ko-$$k --out $(build)/vm/$$k --summary $(results) \
-			$(addprefix guest/,$(guest_tests)) > $(build)/vm-$$k.log 2>&1 & \
+			$(guest_tests) > $(build)/vm-$$k.log 2>&1 & \
 	done; wait; cat $(addprefix $(build)/vm-,$(addsuffix .log,$(KVERS)))
 	@tests/summary.sh $(results)
 
@@ -174,4 +178,4 @@ clean:
 # power, boot again and show the data restored (KVER=6.12 for the other kernel).
 demo: deps modules-$(KVER) tools
 	@echo "=== demo on Debian's $(KVER) kernel"
-	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --verbose demo/hims
+	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --verbose tests/demo/hims

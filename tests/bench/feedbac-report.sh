@@ -39,9 +39,9 @@ done
 out=${out:-$top/build/bench-feedbac/$kver}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-test=bench/feedbac
+test=tests/bench/feedbac
 if [ "$quick" = 1 ]; then
-	test=bench/feedbac-quick
+	test=tests/bench/feedbac-quick
 	md=${md:-$out/feedbac-results.md}
 	png=${png:-$out/feedbac-dynamic.png}
 fi

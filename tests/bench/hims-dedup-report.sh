@@ -122,7 +122,7 @@ start=$(date -u '+%Y-%m-%d %H:%M UTC')
 t0=$(date +%s)
 set +e
 HIMS_EXTRA_DISK=$img "$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" \
-	--verbose bench/hims-dedup | tee "$out/bench.log"
+	--verbose tests/bench/hims-dedup | tee "$out/bench.log"
 rc=${PIPESTATUS[0]}
 set -e
 elapsed=$(( $(date +%s) - t0 ))

@@ -68,7 +68,7 @@ log "running the benchmark VM (kernel $krel); this takes ~10 minutes under TCG"
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
 t0=$(date +%s)
 set +e
-"$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" --verbose bench/hims |
+"$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" --verbose tests/bench/hims |
 	tee "$out/bench.log"
 rc=${PIPESTATUS[0]}
 set -e

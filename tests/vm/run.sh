@@ -4,9 +4,11 @@
 # Run guest tests in VMs booting one of Debian's kernels under TCG.
 #
 # usage: run.sh --kver <6.1|6.12> [--ko DIR] [--out DIR] [--summary FILE]
-#               [--shell] [--verbose] <dir/test> ...
+#               [--shell] [--verbose] <test> ...
 #
-# A test is tests/<dir>/<test>.sh.  Its header may say:
+# A test is named by its script's path from the top of the tree without
+# ".sh" (tests/guest/smoke); the guest has the same path under /.
+# Its header may say:
 #   # timeout: <seconds>   per boot (default 300)
 #   # boots: <n>           boots sharing the test's disks (default 1)
 #   # disks: <size> ...    sizes of /dev/vda ($SSD), /dev/vdb ($AUX), ... (default 1G 1G)
@@ -45,7 +47,7 @@ vmlinux=$("$here/kernel.sh" "$kver" vmlinux)
 
 header() { # header <test> <key> <default>
 	local v
-	v=$(sed -n "s/^# $2: *//p" "$top/tests/$1.sh" 2>/dev/null | head -n 1)
+	v=$(sed -n "s/^# $2: *//p" "$top/$1.sh" 2>/dev/null | head -n 1)
 	echo "${v:-$3}"
 }
 
@@ -185,7 +187,7 @@ fi
 
 single=() multi=()
 for t in "${tests[@]}"; do
-	[ -f "$top/tests/$t.sh" ] || die "no such test: tests/$t.sh"
+	[ -f "$top/$t.sh" ] || die "no such test: $t.sh"
 	if [ "$(header "$t" boots 1)" = 1 ]; then
 		single+=("$t")
 	else
