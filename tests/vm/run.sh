@@ -7,7 +7,7 @@
 #               [--shell] [--verbose] <test> ...
 #
 # A test is named by its script's path from the top of the tree without
-# ".sh" (tests/guest/smoke); the guest has the same path under /.
+# ".sh" (tests/guest/harness/smoke); the guest has the same path under /.
 # Its header may say:
 #   # timeout: <seconds>   per boot (default 300)
 #   # boots: <n>           boots sharing the test's disks (default 1)
