@@ -128,16 +128,17 @@ vm-shell: deps modules-$(KVER) tools
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --shell
 
 # A benchmark, not a test: fio on brd, the SSD, hims and other caches in one
-# boot; writes bench/hims-results.md.
+# boot; writes bench/results/hims-results.md.
 bench-hims: deps modules-$(KVER)
-	BENCH_CMD="make bench-hims KVER=$(KVER)" tests/bench/hims-report.sh --kver $(KVER) \
+	BENCH_CMD="make bench-hims KVER=$(KVER)" bench/host/hims-report.sh --kver $(KVER) \
 		--ko $(build)/ko-$(KVER) --out $(build)/bench/$(KVER)
 
 # A benchmark, not a test: dm-feedbac vs no control, BFQ and blk-iocost on a
 # throttled emulated NVMe drive, four weighted cgroups, and a mid-run
-# slowdown; writes bench/feedbac-results.md and bench/feedbac-dynamic.png.
+# slowdown; writes bench/results/feedbac-results.md and
+# bench/results/feedbac-dynamic.png.
 bench-feedbac: deps modules-$(KVER)
-	BENCH_CMD="make bench-feedbac KVER=$(KVER)" tests/bench/feedbac-report.sh --kver $(KVER) \
+	BENCH_CMD="make bench-feedbac KVER=$(KVER)" bench/host/feedbac-report.sh --kver $(KVER) \
 		--ko $(build)/ko-$(KVER) --out $(build)/bench-feedbac/$(KVER)
 
 # Every step records PASS/FAIL lines; a failing step does not stop the others.

@@ -2,13 +2,13 @@
 # Benchmark, not a test: the seed paper's evaluation of dm-feedbac side by
 # side with no control, BFQ (io.bfq.weight) and blk-iocost (io.weight), on
 # one emulated NVMe drive that the host throttles (qemu's I/O throttling,
-# driven over QMP by tests/bench/feedbac-report.sh) so that the device, not
+# driven over QMP by bench/host/feedbac-report.sh) so that the device, not
 # TCG, is the bottleneck.  fio randread, randwrite and randrw, 4 KiB,
 # iodepth 32, direct, one job in each of four cgroups weighted 100:50:25:10,
 # all four at once.  Then a dynamic run on dm-feedbac: the host halves the
 # drive's speed mid-run, and dmsetup status is sampled every 100 ms.
 #
-# Lines for the host (tests/bench/feedbac-report.sh):
+# Lines for the host (bench/host/feedbac-report.sh):
 #   QMPREQ iops <n> <tag>       please throttle the NVMe drive to <n> IOPS
 #   INFO <text>
 #   BENCH <config> <rw> <uptime> <seconds> <I/Os of g1> <g2> <g3> <g4>

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Benchmark, not a test: dm-hims dedup (table option "dedup <logical
-# blocks>"), run by tests/bench/hims-report.sh in its own boot with the
+# blocks>"), run by bench/host/hims-report.sh in its own boot with the
 # image to clone attached read-only as the last disk (HIMS_EXTRA_DISK).
 #
 # 1. Write throughput, dedup off vs on: hims async over a 320 MiB brd + 4 KiB
@@ -22,7 +22,7 @@
 #    ten clones, and for the same RAM device without dedup (the core) with
 #    as much of the clones' data as its RAM tier holds; two cuts each.
 #
-# Output for tests/bench/hims-report.sh:
+# Output for bench/host/hims-report.sh:
 #   BENCH <device> <test> <KiB/s> <round>
 #   CLONE <i> <write s> <flush s> <mapped> <phys used> <zero> <spilled> <ratio>
 #   IMAGE <bytes> <blocks> <phys blocks of one clone> <sha256>

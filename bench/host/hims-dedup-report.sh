@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The dm-hims dedup benchmark (tests/bench/hims-dedup.sh) in its own VM
+# The dm-hims dedup benchmark (bench/guest/hims-dedup.sh) in its own VM
 # boot, with an ext4 image of a Debian 12 root tree attached read-only as
 # the last disk (run.sh's HIMS_EXTRA_DISK); formats the results and appends
-# them to the hims results (tests/bench/hims-report.sh runs this after the
+# them to the hims results (bench/host/hims-report.sh runs this after the
 # device comparison).
 #
 # The image is built on the host once and cached in $(cache_dir)/dedup-image:
@@ -20,8 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/tests/vm/common.sh"
 
-kver=6.1 ko= out= md=$top/bench/hims-results.md
-cmdline="${BENCH_CMD:-tests/bench/hims-dedup-report.sh $*}"
+kver=6.1 ko= out= md=$top/bench/results/hims-results.md
+cmdline="${BENCH_CMD:-bench/host/hims-dedup-report.sh $*}"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kver=$2; shift 2 ;;
@@ -122,7 +122,7 @@ start=$(date -u '+%Y-%m-%d %H:%M UTC')
 t0=$(date +%s)
 set +e
 HIMS_EXTRA_DISK=$img "$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" \
-	--verbose tests/bench/hims-dedup | tee "$out/bench.log"
+	--verbose bench/guest/hims-dedup | tee "$out/bench.log"
 rc=${PIPESTATUS[0]}
 set -e
 elapsed=$(( $(date +%s) - t0 ))
@@ -265,7 +265,7 @@ mkdir -p "$(dirname "$md")"
 	echo
 	echo "## dm-hims dedup"
 	echo
-	echo "A second VM boot (tests/bench/hims-dedup.sh), same qemu settings, with the"
+	echo "A second VM boot (bench/guest/hims-dedup.sh), same qemu settings, with the"
 	echo "image to clone attached read-only as the last virtio disk."
 	echo
 	echo "- command: \`$cmdline\`"

@@ -10,7 +10,7 @@
 # test run back to back, in turn, twice (the second time in reverse order).
 # A shared TCG host drifts; this keeps the drift out of the ratios.
 #
-# Output for tests/bench/hims-report.sh:
+# Output for bench/host/hims-report.sh:
 #   BENCH <device> <seq-read|seq-write|4k-read|4k-write> <KiB/s> <round>
 #   BENCH_NA <device> <reason>
 #   INFO <text>

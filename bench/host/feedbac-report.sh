@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the dm-feedbac benchmark (tests/bench/feedbac.sh) in one VM and format
+# Run the dm-feedbac benchmark (bench/guest/feedbac.sh) in one VM and format
 # its results: each group's share and its error against the ideal share,
 # Jain's fairness index on throughput/weight and the total throughput as a
 # ratio to no control, per configuration and workload; the dynamic run's
 # predicted vs measured credit per period and the groups' shares over time
-# (bench/feedbac-dynamic.png, drawn with gnuplot); the goals.
+# (bench/results/feedbac-dynamic.png, drawn with gnuplot); the goals.
 #
 # While the VM runs, a watcher here reads the guest's "QMPREQ iops <n> <tag>"
 # lines from the results channel and throttles the NVMe drive (qemu drive id
@@ -15,15 +15,15 @@
 #
 # usage: feedbac-report.sh [--kver 6.1|6.12] --ko <dir> [--out <dir>]
 #                          [--md <file>] [--png <file>] [--quick]
-# --quick runs tests/bench/feedbac-quick.sh (5 s phases) and writes the
-# report under <out> instead of bench/.
+# --quick runs bench/guest/feedbac-quick.sh (5 s phases) and writes the
+# report under <out> instead of bench/results/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/tests/vm/common.sh"
 
 kver=6.1 ko= out= md= png= quick=0
-cmdline="${BENCH_CMD:-tests/bench/feedbac-report.sh $*}"
+cmdline="${BENCH_CMD:-bench/host/feedbac-report.sh $*}"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kver=$2; shift 2 ;;
@@ -39,14 +39,14 @@ done
 out=${out:-$top/build/bench-feedbac/$kver}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-test=tests/bench/feedbac
+test=bench/guest/feedbac
 if [ "$quick" = 1 ]; then
-	test=tests/bench/feedbac-quick
+	test=bench/guest/feedbac-quick
 	md=${md:-$out/feedbac-results.md}
 	png=${png:-$out/feedbac-dynamic.png}
 fi
-md=${md:-$top/bench/feedbac-results.md}
-png=${png:-$top/bench/feedbac-dynamic.png}
+md=${md:-$top/bench/results/feedbac-results.md}
+png=${png:-$top/bench/results/feedbac-dynamic.png}
 need_cmds python3
 if ! command -v gnuplot >/dev/null 2>&1; then
 	log "installing gnuplot-nox (for the plot)"

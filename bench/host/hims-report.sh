@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the hims benchmark (tests/bench/hims.sh) in one VM and format its
+# Run the hims benchmark (bench/guest/hims.sh) in one VM and format its
 # results: MB/s per device and test, ratios to raw brd and to the raw SSD,
 # and the goals.  rapiddisk-cache is built from Debian's rapiddisk-dkms
 # sources (apt-get download + dpkg-deb -x, never installed) for the guest
@@ -13,8 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/tests/vm/common.sh"
 
-kver=6.1 ko= out= md=$top/bench/hims-results.md
-cmdline="${BENCH_CMD:-tests/bench/hims-report.sh $*}"
+kver=6.1 ko= out= md=$top/bench/results/hims-results.md
+cmdline="${BENCH_CMD:-bench/host/hims-report.sh $*}"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kver=$2; shift 2 ;;
@@ -68,7 +68,7 @@ log "running the benchmark VM (kernel $krel); this takes ~10 minutes under TCG"
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
 t0=$(date +%s)
 set +e
-"$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" --verbose tests/bench/hims |
+"$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" --verbose bench/guest/hims |
 	tee "$out/bench.log"
 rc=${PIPESTATUS[0]}
 set -e
