@@ -17,25 +17,17 @@
 #                          [--md <file>] [--png <file>] [--quick]
 # --quick runs bench/guest/feedbac-quick.sh (5 s phases) and writes the
 # report under <out> instead of bench/results/.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$top/tests/vm/common.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-kver=6.1 ko= out= md= png= quick=0
-cmdline="${BENCH_CMD:-bench/host/feedbac-report.sh $*}"
-while [ $# -gt 0 ]; do
+png= quick=0
+bench_opt() {
 	case "$1" in
-	--kver) kver=$2; shift 2 ;;
-	--ko) ko=$2; shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	--md) md=$2; shift 2 ;;
-	--png) png=$2; shift 2 ;;
-	--quick) quick=1; shift ;;
-	*) die "unknown argument $1" ;;
+	--png) png=$2; nargs=2 ;;
+	--quick) quick=1; nargs=1 ;;
 	esac
-done
-[ -n "$ko" ] || die "--ko <dir with our modules> is required"
+}
+bench_args "$@"
 out=${out:-$top/build/bench-feedbac/$kver}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -117,22 +109,13 @@ PY
 
 log "running the dm-feedbac benchmark VM (kernel $krel)" \
 	"$([ "$quick" = 1 ] && echo '(quick)' || echo '; this takes ~13 minutes under TCG')"
-start=$(date -u '+%Y-%m-%d %H:%M UTC')
-t0=$(date +%s)
 rm -f "$out/.watch-stop" "$out/qmp.log" "$out/boot1/results.log"
 watcher &
 wpid=$!
-set +e
-"$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" --verbose "$test" |
-	tee "$out/bench.log"
-rc=${PIPESTATUS[0]}
-set -e
+bench_run "$test"
 touch "$out/.watch-stop"
 wait "$wpid" 2>/dev/null || true
 rm -f "$out/.watch-stop"
-elapsed=$(( $(date +%s) - t0 ))
-status=PASS
-[ "$rc" = 0 ] || status="FAIL (run.sh exit $rc; see $out)"
 echo "=== QMP actions"
 cat "$out/qmp.log" 2>/dev/null || echo "(none)"
 
@@ -459,9 +442,7 @@ cat "$report"
 	echo "mid-run; \`dmsetup status\` is sampled in the guest as often as TCG allows"
 	echo "(aimed at every 100 ms)."
 	echo
-	echo "- command: \`$cmdline\`"
-	echo "- status: $status, ${elapsed}s wall time"
-	echo "- date: $start"
+	bench_md_run
 	echo "- guest kernel: Debian $krel, qemu TCG (-accel tcg -cpu max -smp 2 -m 2G)"
 	echo "- qemu: $(qemu-system-x86_64 --version | head -n 1)"
 	echo "- fio: $(fio --version) (the host's binary, copied into the guest)"

@@ -15,23 +15,11 @@
 # (a whole number of MiB).
 #
 # usage: hims-dedup-report.sh [--kver 6.1|6.12] --ko <dir> [--out <dir>] [--md <file>]
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$top/tests/vm/common.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-kver=6.1 ko= out= md=$top/bench/results/hims-results.md
-cmdline="${BENCH_CMD:-bench/host/hims-dedup-report.sh $*}"
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--kver) kver=$2; shift 2 ;;
-	--ko) ko=$2; shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	--md) md=$2; shift 2 ;;
-	*) die "unknown argument $1" ;;
-	esac
-done
-[ -n "$ko" ] || die "--ko <dir with our modules> is required"
+md=$top/bench/results/hims-results.md
+bench_args "$@"
 out=${out:-$top/build/bench/$kver/dedup}
 mkdir -p "$out"
 krel=$("$top/tests/vm/kernel.sh" "$kver" krel)
@@ -118,16 +106,7 @@ read -r st_blocks st_nonzero st_distinct st_tree_mb st_what <<<"$stats"
 log "image $img: $st_blocks blocks, $st_nonzero non-zero, $st_distinct distinct non-zero"
 
 log "running the dedup benchmark VM (kernel $krel)"
-start=$(date -u '+%Y-%m-%d %H:%M UTC')
-t0=$(date +%s)
-set +e
-HIMS_EXTRA_DISK=$img "$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" \
-	--verbose bench/guest/hims-dedup | tee "$out/bench.log"
-rc=${PIPESTATUS[0]}
-set -e
-elapsed=$(( $(date +%s) - t0 ))
-status=PASS
-[ "$rc" = 0 ] || status="FAIL (run.sh exit $rc; see $out)"
+HIMS_EXTRA_DISK=$img bench_run bench/guest/hims-dedup
 
 format() {
 	awk -v nonzero="$st_nonzero" -v distinct="$st_distinct" '
@@ -268,9 +247,7 @@ mkdir -p "$(dirname "$md")"
 	echo "A second VM boot (bench/guest/hims-dedup.sh), same qemu settings, with the"
 	echo "image to clone attached read-only as the last virtio disk."
 	echo
-	echo "- command: \`$cmdline\`"
-	echo "- status: $status, ${elapsed}s wall time"
-	echo "- date: $start"
+	bench_md_run
 	echo "- guest kernel: Debian $krel; host load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 	echo "- image: ext4 made on the host with \`mke2fs -t ext4 -d\`, $(( st_blocks * 4 / 1024 )) MiB, from $st_tree_mb MB of files: $st_what"
 	echo

@@ -8,23 +8,11 @@
 # kernel and put into the guest's initramfs.
 #
 # usage: hims-report.sh [--kver 6.1|6.12] --ko <dir> [--out <dir>] [--md <file>]
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-. "$top/tests/vm/common.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-kver=6.1 ko= out= md=$top/bench/results/hims-results.md
-cmdline="${BENCH_CMD:-bench/host/hims-report.sh $*}"
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--kver) kver=$2; shift 2 ;;
-	--ko) ko=$2; shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	--md) md=$2; shift 2 ;;
-	*) die "unknown argument $1" ;;
-	esac
-done
-[ -n "$ko" ] || die "--ko <dir with our modules> is required"
+md=$top/bench/results/hims-results.md
+bench_args "$@"
 out=${out:-$top/build/bench/$kver}
 mkdir -p "$out"
 krel=$("$top/tests/vm/kernel.sh" "$kver" krel)
@@ -65,16 +53,7 @@ else
 fi
 
 log "running the benchmark VM (kernel $krel); this takes ~10 minutes under TCG"
-start=$(date -u '+%Y-%m-%d %H:%M UTC')
-t0=$(date +%s)
-set +e
-"$top/tests/vm/run.sh" --kver "$kver" --ko "$ko" --out "$out" --verbose bench/guest/hims |
-	tee "$out/bench.log"
-rc=${PIPESTATUS[0]}
-set -e
-elapsed=$(( $(date +%s) - t0 ))
-status=PASS
-[ "$rc" = 0 ] || status="FAIL (run.sh exit $rc; see $out)"
+bench_run bench/guest/hims
 
 # BENCH <device> <test> <KiB/s> -> table and goals.
 format() {
@@ -157,9 +136,7 @@ mkdir -p "$(dirname "$md")"
 	echo "is 10^6 bytes/s, the best of the rounds as CrystalDiskMark reports; the"
 	echo "last column has every round."
 	echo
-	echo "- command: \`$cmdline\`"
-	echo "- status: $status, ${elapsed}s wall time"
-	echo "- date: $start"
+	bench_md_run
 	echo "- guest kernel: Debian $krel, qemu TCG (-accel tcg -cpu max -smp 2 -m 3G)"
 	echo "- qemu: $(qemu-system-x86_64 --version | head -n 1)"
 	echo "- fio: $(fio --version) (the host's binary, copied into the guest)"
