@@ -58,10 +58,26 @@ modules-%: deps
 
 modules: $(addprefix modules-,$(KVERS))
 
-# A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c or tools/<name>.c if present.
-$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch]) purec.h $(wildcard tests/unit/*.h)
+# Unit tests: tests/unit/<test>.c is linked with the sources listed for it
+# here (several, or none); every test needs a line.  Some tests also
+# #include a .c file they test with its static functions.
+unit.feedbac-credit-test := dm-feedbac/feedbac-credit.c
+unit.feedbac-status-test := tools/feedbac-status.c
+unit.hims-check-test     := tools/hims-check.c
+unit.hims-dedup-test     := dm-hims/hims-dedup.c
+unit.hims-hints-test     := tools/hims-hints.c
+unit.hims-layout-test    := dm-hims/hims-layout.c
+unit.hims-lrw-test       := dm-hims/hims-lrw.c
+unit.hims-status-test    := tools/hims-status.c
+unit.toolutil-test       := tools/toolutil.c
+
+.SECONDEXPANSION:
+$(build)/unit/%-test: tests/unit/%-test.c $$(unit.$$*-test) $(wildcard dm-*/*.[ch] tools/*.[ch] \
+		tools/*/*.[ch]) purec.h $(wildcard tests/unit/*.h)
+	$(if $(filter undefined,$(origin unit.$*-test)),$(error tests/unit/$*-test.c: \
+		no unit.$*-test line in the Makefile))
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(unit.$*-test)
 
 # tools/hims-check.c without its main(); the test includes the dm-hims sources.
 $(build)/unit/hims-check-test: UNIT_CFLAGS += -DHIMS_CHECK_NO_MAIN
