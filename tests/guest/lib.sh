@@ -75,3 +75,42 @@ fio_pattern() { # fio_pattern write|check <dev> <offset> <size> <seed> [fio opti
 dmesg_on_fail() {
 	trap '_rc=$?; if [ $_rc != 0 ]; then echo "--- kernel log (tail)"; dmesg | tail -n 25; echo "--- failed with status $_rc (see above)"; fi; exit $_rc' EXIT
 }
+
+# --- dm-feedbac tests: cgroups and fio in them
+
+CG=/sys/fs/cgroup
+
+# A 20 MB/s null_blk (/dev/nullb0), so that the device and not the guest's
+# CPU is the bottleneck; dm-feedbac; the io controller for the cgroups
+# under the root.
+fb_setup() {
+	modprobe null_blk nr_devices=1 gb=1 memory_backed=0 mbps=20
+	modprobe dm-feedbac
+	echo +io > $CG/cgroup.subtree_control
+}
+
+# Did fio (terse output in $1) finish without error?
+fio_ok() {
+	awk -F';' '$1 == 3 && $5 == 0 { ok = 1 } END { exit !ok }' "$1"
+}
+
+# Bytes (read + written) dm-feedbac device <name> issued for cgroup id <id>
+# (0: the default group), from its status.
+fb_group_bytes() { # fb_group_bytes <name> <id>
+	dmsetup status "$1" | awk -v id="$2" '{
+		n = $12; for (i = 0; i < n; i++) {
+			f = 13 + 8 * i
+			if ($f == id) print $(f + 3) + $(f + 5)
+		}
+	}'
+}
+
+# fio 4 KiB <rw> at iodepth 16 on <dev> for <seconds>, in the background, in
+# cgroup $CG/<cgroup>; its terse output goes to /tmp/work/<name>.out, <name>
+# being the cgroup's last component.
+fb_fio_in() { # fb_fio_in <dev> <cgroup> <rw> <seconds>
+	sh -c "echo \$\$ > $CG/$2/cgroup.procs && exec fio --name=$(basename $2) \
+		--filename=$1 --direct=1 --ioengine=libaio --rw=$3 \
+		--bs=4k --iodepth=16 --runtime=$4 --time_based \
+		--output-format=terse > /tmp/work/$(basename $2).out 2>&1" &
+}

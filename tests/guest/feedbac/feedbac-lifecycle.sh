@@ -6,13 +6,7 @@
 # timeout: 240
 . /tests/guest/lib.sh
 
-CG=/sys/fs/cgroup
 DEV=/dev/mapper/fb-life
-
-# Did fio (terse output in $1) finish without error?
-fio_ok() {
-	awk -F';' '$1 == 3 && $5 == 0 { ok = 1 } END { exit !ok }' "$1"
-}
 
 held() {
 	dmsetup status fb-life | awk '{ print $11 }'

@@ -5,46 +5,20 @@
 # timeout: 240
 . /tests/guest/lib.sh
 
-CG=/sys/fs/cgroup
 DEV=/dev/mapper/fb-shares
-
-# Did fio (terse output in $1) finish without error?
-fio_ok() {
-	awk -F';' '$1 == 3 && $5 == 0 { ok = 1 } END { exit !ok }' "$1"
-}
-
-# Bytes (read + written) issued for cgroup id $1, from dmsetup status.
-group_bytes() {
-	dmsetup status fb-shares | awk -v id="$1" '{
-		n = $12; for (i = 0; i < n; i++) {
-			f = 13 + 8 * i
-			if ($f == id) print $(f + 3) + $(f + 5)
-		}
-	}'
-}
-
-# fio in cgroup $1 for $2 seconds, in the background.
-fio_in() {
-	sh -c "echo \$\$ > $CG/$1/cgroup.procs && exec fio --name=$1 \
-		--filename=$DEV --direct=1 --ioengine=libaio --rw=randread \
-		--bs=4k --iodepth=16 --runtime=$2 --time_based \
-		--output-format=terse > /tmp/work/$1.out 2>&1" &
-}
 
 # Measure each group's bytes over $1 seconds; sets B_g1..B_g4.
 measure() {
 	dmsetup message fb-shares 0 clear_stats
 	sleep "$1"
 	for g in g1 g2 g3 g4; do
-		eval "B_$g=\$(group_bytes \$ID_$g)"
+		eval "B_$g=\$(fb_group_bytes fb-shares \$ID_$g)"
 	done
 	echo "bytes: g1=$B_g1 g2=$B_g2 g3=$B_g3 g4=$B_g4"
 	dmsetup status fb-shares | cut -d' ' -f4-12
 }
 
-modprobe null_blk nr_devices=1 gb=1 memory_backed=0 mbps=20
-modprobe dm-feedbac
-echo +io > $CG/cgroup.subtree_control
+fb_setup
 for g in g1 g2 g3 g4; do
 	mkdir -p $CG/$g
 	eval "ID_$g=\$(stat -c %i $CG/$g)"
@@ -58,7 +32,7 @@ dmsetup message fb-shares 0 weight /g4 10
 
 step "four groups at 100:50:25:10"
 for g in g1 g2 g3 g4; do
-	fio_in $g 26
+	fb_fio_in $DEV $g randread 26
 done
 sleep 4
 measure 8

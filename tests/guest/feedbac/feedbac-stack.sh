@@ -6,23 +6,6 @@
 # nvme: 256M
 . /tests/guest/lib.sh
 
-CG=/sys/fs/cgroup
-
-# Did fio (terse output in $1) finish without error?
-fio_ok() {
-	awk -F';' '$1 == 3 && $5 == 0 { ok = 1 } END { exit !ok }' "$1"
-}
-
-# Bytes (read + written) issued for group id $2 on device $1.
-group_bytes() {
-	dmsetup status "$1" | awk -v id="$2" '{
-		n = $12; for (i = 0; i < n; i++) {
-			f = 13 + 8 * i
-			if ($f == id) print $(f + 3) + $(f + 5)
-		}
-	}'
-}
-
 # fio write+verify of 32M at offset $3 of $2, in cgroup $1, in the background.
 verify_in() {
 	sh -c "echo \$\$ > $CG/$1/cgroup.procs && exec fio --name=$1 \
@@ -43,8 +26,8 @@ check_device() {
 		fio_ok /tmp/work/$g.out || { cat /tmp/work/$g.out; fail "$g: fio verify on $1 failed"; }
 	done
 	dmsetup status "$1"
-	[ "$(group_bytes "$1" "$ID1")" -ge $((64 << 20)) ] || fail "g1 not charged on $1"
-	[ "$(group_bytes "$1" "$ID2")" -ge $((64 << 20)) ] || fail "g2 not charged on $1"
+	[ "$(fb_group_bytes "$1" "$ID1")" -ge $((64 << 20)) ] || fail "g1 not charged on $1"
+	[ "$(fb_group_bytes "$1" "$ID2")" -ge $((64 << 20)) ] || fail "g2 not charged on $1"
 }
 
 modprobe dm-feedbac
