@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # bench/guest/feedbac.sh with short phases, to try the benchmark out:
 # bench/host/feedbac-report.sh --quick.
 # timeout: 500

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # Benchmark, not a test: the seed paper's evaluation of dm-feedbac side by
 # side with no control, BFQ (io.bfq.weight) and blk-iocost (io.weight), on
 # one emulated NVMe drive that the host throttles (qemu's I/O throttling,
@@ -32,7 +33,8 @@ SIZE=512M
 DEV=/dev/nvme0n1
 BDEV=nvme0n1
 CG=/sys/fs/cgroup
-GROUPS="g1 g2 g3 g4"
+GROUP_NAMES="g1 g2 g3 g4"
+# shellcheck disable=SC2034 # read through eval
 W_g1=100 W_g2=50 W_g3=25 W_g4=10
 W=/tmp/work
 
@@ -66,13 +68,13 @@ fio_group() { # fio_group <g> <dev> <rw> <runtime>
 iostat_snap() {
 	local g line n out
 	out=$(uptime_s)
-	for g in $GROUPS; do
+	for g in $GROUP_NAMES; do
 		n=0
 		while read -r line; do
 			case "$line" in
 			"$majmin "*) n=$(echo "$line" | sed 's/.*rios=\([0-9]*\).*wios=\([0-9]*\).*/\1 + \2/') ;;
 			esac
-		done < $CG/$g/io.stat
+		done < "$CG/$g/io.stat"
 		out="$out $((n))"
 	done
 	echo "$out"
@@ -98,9 +100,9 @@ wait_all_started() {
 # (fio's own per-job figures would cover windows that differ by fio's
 # start-up time, seconds under TCG).
 run_groups() { # run_groups <label> <dev> <rw> <runtime> <ramp>
-	local g pids= i s0 s1
+	local g pids='' i s0 s1
 	rm -f "$W/go"
-	for g in $GROUPS; do
+	for g in $GROUP_NAMES; do
 		fio_group "$g" "$2" "$3" $(($4 + $5 + 60))
 		pids="$pids $!"
 	done
@@ -111,13 +113,15 @@ run_groups() { # run_groups <label> <dev> <rw> <runtime> <ramp>
 	s0=$(iostat_snap)
 	sleep "$4"
 	s1=$(iostat_snap)
+	# shellcheck disable=SC2086 # $pids is a list
 	kill $pids 2>/dev/null || true
+	# shellcheck disable=SC2086 # the same
 	wait $pids || true
 	echo "BENCH $1 $3 $(echo "$s0 $s1" | awk '{
 		printf "%s %.2f", $1, $6 - $1
 		for (i = 2; i <= 5; i++) printf " %d", $(i + 5) - $i
 	}')"
-	for g in $GROUPS; do
+	for g in $GROUP_NAMES; do
 		grep -q '^3;' "$W/$g.out" ||
 			echo "INFO $1 $3: fio in $g: $(tail -n 2 "$W/$g.out" | tr '\n' ' ')"
 	done
@@ -137,7 +141,7 @@ sampler() { # sampler <name> <interval> <file>
 
 feedbac_create() {
 	dmsetup create fb --table "0 $(sectors $DEV) feedbac $DEV 2 period_ms $PERIOD_MS"
-	for g in $GROUPS; do
+	for g in $GROUP_NAMES; do
 		eval "dmsetup message fb 0 weight /$g \$W_$g"
 	done
 }
@@ -156,11 +160,12 @@ modprobe dm-feedbac || fail "modprobe dm-feedbac"
 majmin=$(cat /sys/block/$BDEV/dev)
 
 echo +io > $CG/cgroup.subtree_control
-for g in $GROUPS; do
-	mkdir -p $CG/$g
+for g in $GROUP_NAMES; do
+	mkdir -p "$CG/$g"
 	eval "w=\$W_$g"
-	echo "$w" > $CG/$g/io.bfq.weight || fail "io.bfq.weight of $g"
-	echo "default $w" > $CG/$g/io.weight || fail "io.weight of $g"
+	# shellcheck disable=SC2154 # w is set by the eval
+	echo "$w" > "$CG/$g/io.bfq.weight" || fail "io.bfq.weight of $g"
+	echo "default $w" > "$CG/$g/io.weight" || fail "io.weight of $g"
 done
 echo "INFO kernel $(uname -r), $(nproc) vCPUs, fio $(fio --version), $DEV $(sectors $DEV) sectors ($majmin)," \
 	"schedulers: $(cat /sys/block/$BDEV/queue/scheduler)"
@@ -220,7 +225,7 @@ set_sched none
 feedbac_create
 rm -f $W/go $W/dyn
 pids=
-for g in $GROUPS; do
+for g in $GROUP_NAMES; do
 	fio_group "$g" /dev/mapper/fb randread $((DYN_BEFORE + DYN_AFTER + 60))
 	pids="$pids $!"
 done
@@ -240,12 +245,14 @@ printf '\nQMPREQ iops %s slowdown\n' $((IOPS / 2)) > "$RESULTS"
 sleep "$DYN_AFTER"
 echo "DYNMARK end $(uptime_s)"
 kill $spid; wait $spid 2>/dev/null || true
+# shellcheck disable=SC2086 # $pids is a list
 kill $pids 2>/dev/null || true
+# shellcheck disable=SC2086 # the same
 wait $pids || true
 awk 'NF > 5 { $2 = $3 = $4 = ""; print "DYN " $0 }' $W/dyn | tr -s ' '
 dmsetup remove fb
-throttle 0 done
+throttle 0 "done"
 
-for g in $GROUPS; do
-	rmdir $CG/$g
+for g in $GROUP_NAMES; do
+	rmdir "$CG/$g"
 done

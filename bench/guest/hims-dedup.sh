@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # Benchmark, not a test: dm-hims dedup (table option "dedup <logical
 # blocks>"), run by bench/host/hims-report.sh in its own boot with the
 # image to clone attached read-only as the last disk (HIMS_EXTRA_DISK).
@@ -89,7 +90,7 @@ dmsetup create hims-dedup --table \
 echo "INFO tables: $(dmsetup table hims-async | tr '\n' ' ')/ $(dmsetup table hims-dedup | tr '\n' ' ')"
 devs="hims-async hims-dedup"
 for d in $devs; do
-	fio --name=prefill --filename=/dev/mapper/$d --direct=1 --ioengine=libaio \
+	fio --name=prefill --filename="/dev/mapper/$d" --direct=1 --ioengine=libaio \
 		--rw=write --bs=1M --iodepth=8 --size=$SIZE \
 		--output-format=terse --terse-version=3 > /dev/null ||
 		fail "prefill of $d failed"
@@ -97,7 +98,7 @@ done
 settle() {
 	local s
 	for s in $devs; do
-		dmsetup message $s 0 flush || fail "flush of $s failed"
+		dmsetup message "$s" 0 flush || fail "flush of $s failed"
 	done
 }
 settle
@@ -120,22 +121,22 @@ while [ $round -le $ROUNDS ]; do
 		step "round $round: $name"
 		for d in $order; do
 			settle
-			kib=$(fio_bw /dev/mapper/$d "$rw" "$bs" $opt) || kib=
+			kib=$(fio_bw "/dev/mapper/$d" "$rw" "$bs" "$opt") || kib=
 			if [ -n "$kib" ]; then
 				echo "BENCH $d $name $kib $round"
 			else
 				echo "BENCH_NA $d $name fio failed: $(grep -m1 -o 'error.*' fio.err)"
 			fi
-			if [ $d = hims-dedup ]; then
-				echo "INFO hims-dedup round $round $name: RAM blocks $(hims_field $d 15), ratio $(hims_field $d 18), spilled $(hims_field $d 17), dirty $(hims_field $d 4)"
+			if [ "$d" = hims-dedup ]; then
+				echo "INFO hims-dedup round $round $name: RAM blocks $(hims_field "$d" 15), ratio $(hims_field "$d" 18), spilled $(hims_field "$d" 17), dirty $(hims_field "$d" 4)"
 			fi
 		done
 	done
 	round=$((round + 1))
 done
 for d in $devs; do
-	echo "INFO $d status: $(dmsetup status $d | tr '\n' ' ')"
-	[ "$(hims_field $d 13)" = 0 ] || fail "$d is in the error state"
+	echo "INFO $d status: $(dmsetup status "$d" | tr '\n' ' ')"
+	[ "$(hims_field "$d" 13)" = 0 ] || fail "$d is in the error state"
 done
 dmsetup remove hims-async
 dmsetup remove hims-dedup
@@ -202,21 +203,21 @@ step "3. restore into an empty brd: dedup on"
 # modprobe) and time the restore: sets copied, t_create and t_restore.
 restore_time() {
 	local n=$1 tb=$2 kb=$3 t0 i=0
-	dmsetup message $n 0 flush || fail "flush of $n failed"
-	dmsetup remove $n
+	dmsetup message "$n" 0 flush || fail "flush of $n failed"
+	dmsetup remove "$n"
 	rmmod brd
-	modprobe brd rd_nr=1 rd_size=$kb
+	modprobe brd rd_nr=1 rd_size="$kb"
 	wait_dev /dev/ram0 || fail "no brd"
 	t0=$(now)
-	dmsetup create $n --table "$tb" || fail "cannot load $n again"
+	dmsetup create "$n" --table "$tb" || fail "cannot load $n again"
 	t_create=$(since "$t0")
-	while ! dmsetup status $n | awk '$9 != $10 {exit 1}'; do
+	while ! dmsetup status "$n" | awk '$9 != $10 {exit 1}'; do
 		i=$((i + 1))
-		[ $i -gt 12000 ] && fail "$n: restore not done after 20 min: $(dmsetup status $n)"
+		[ $i -gt 12000 ] && fail "$n: restore not done after 20 min: $(dmsetup status "$n")"
 		sleep 0.1
 	done
 	t_restore=$(since "$t0")
-	copied=$(hims_field $n 7)
+	copied=$(hims_field "$n" 7)
 }
 for k in 1 2; do
 	restore_time $name "$table" $(((phys + 1) * 4))

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # Benchmark, not a test: CrystalDiskMark-style fio runs (Seq 128 KiB Q32T1
 # and 4 KiB random Q32T1, read and write, direct I/O, libaio, one job) in one
 # boot on: raw brd, the raw SSD ($SSD), dm-linear over brd (dm's own cost),

@@ -20,7 +20,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-png= quick=0
+png='' quick=0
 bench_opt() {
 	case "$1" in
 	--png) png=$2; nargs=2 ;;

@@ -33,7 +33,9 @@ build_rapiddisk() {
 			{ rd_na="apt-get download rapiddisk-dkms failed"; return 1; }
 	fi
 	rm -rf "$base/src" "$dir"
+	# shellcheck disable=SC2012 # Debian's file names, no odd characters
 	dpkg-deb -x "$(ls "$base"/rapiddisk-dkms_*.deb | tail -n 1)" "$base/src"
+	# shellcheck disable=SC2012 # the same
 	src=$(ls -d "$base"/src/usr/src/rapiddisk-dkms-* | tail -n 1)
 	cp -r "$src" "$dir"
 	# Its Makefile's "all" wraps this same out-of-tree kbuild call.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Sourced by the benchmark drivers (bench/host/*-report.sh): the tree's
 # paths, the VM harness's helpers, the options every driver takes and one
 # benchmark VM run.
@@ -13,8 +14,9 @@ top=$(cd "$here/../.." && pwd)
 # command line into cmdline ($BENCH_CMD when make runs the driver).  A
 # driver's own options go to bench_opt <argument>..., which it may define:
 # it sets nargs to the number of arguments it took, or leaves it 0.
-kver=6.1 ko= out= md= nargs=0
+kver=6.1 ko='' out='' md='' nargs=0
 bench_opt() { :; }
+# shellcheck disable=SC2034 # md is the drivers'
 bench_args() {
 	cmdline="${BENCH_CMD:-${here#"$top"/}/$(basename "$0") $*}"
 	while [ $# -gt 0 ]; do

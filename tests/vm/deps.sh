@@ -14,5 +14,6 @@ done
 [ -z "$missing" ] && exit 0
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086 # $missing is a list of package names
 apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 ||
 	{ apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing >/dev/null; }

@@ -42,7 +42,7 @@ build_base() {
 	local cpio=$1 root
 	root=$(mktemp -d)
 	trap 'rm -rf "$root"' RETURN
-	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib64,lib/modules/$krel,etc,proc,sys,dev,tmp,run,mnt,root,var/tmp}
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib64,lib/modules/"$krel",etc,proc,sys,dev,tmp,run,mnt,root,var/tmp}
 	cp "$(command -v busybox)" "$root/bin/busybox"
 	local b
 	for b in $(list "$here/guest-binaries"); do

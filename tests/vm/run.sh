@@ -25,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/common.sh"
 
-kver= ko=- out= summary= shell=0 verbose=0 tests=()
+kver='' ko=- out='' summary='' shell=0 verbose=0 tests=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kver=$2; shift 2 ;;
@@ -94,7 +94,7 @@ qemu_boot() {
 		return 0
 	fi
 	"${cmd[@]}" &
-	local qpid=$! deadline now current= line seen=0
+	local qpid=$! deadline now current='' line seen=0
 	echo "$qpid" > "$dir/qemu.pid"
 	deadline=$(($(date +%s) + 180))	# boot to the first test
 	while kill -0 "$qpid" 2>/dev/null; do
@@ -203,7 +203,7 @@ while [ ${#single[@]} -gt 0 ]; do
 	dir=$out/boot$round
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	mem=2G nvme= sizes=(1G 1G)
+	mem=2G nvme='' sizes=(1G 1G)
 	for t in "${single[@]}"; do
 		m=$(header "$t" memory 2G)
 		[ "$(size_bytes "$m")" -gt "$(size_bytes "$mem")" ] && mem=$m
@@ -213,7 +213,7 @@ while [ ${#single[@]} -gt 0 ]; do
 		for i in "${!ds[@]}"; do
 			if [ -z "${sizes[$i]:-}" ] ||
 			   [ "$(size_bytes "${ds[$i]}")" -gt "$(size_bytes "${sizes[$i]}")" ]; then
-				sizes[$i]=${ds[$i]}
+				sizes[i]=${ds[$i]}
 			fi
 		done
 	done

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims dedup with clones: one 16 MiB random image written at 10 offsets
 # (not all MiB-aligned) of a 240 MiB logical RAM tier on a 20 MiB brd takes
 # about one image of RAM (field 15 <= 1.1 x 4096) and reads back; a write to
@@ -31,10 +32,10 @@ img_blocks=4096
 off() { echo $(( $1 * 24 * MiB + $1 * 4096 )); }	# clone i, in bytes
 sha() { sha256sum | cut -c1-64; }
 region() { # region <offset bytes> <length bytes>: the device's bytes, on stdout
-	dd if=$dev bs=64k skip=$1 count=$2 iflag=direct,skip_bytes,count_bytes 2>/dev/null
+	dd if="$dev" bs=64k skip="$1" count="$2" iflag=direct,skip_bytes,count_bytes 2>/dev/null
 }
 put() { # put <file> <offset bytes>
-	dd if=$1 of=$dev bs=64k seek=$2 oflag=direct,seek_bytes conv=notrunc 2>/dev/null ||
+	dd if="$1" of="$dev" bs=64k seek="$2" oflag=direct,seek_bytes conv=notrunc 2>/dev/null ||
 		fail "writing $1 at byte $2 failed"
 }
 nonzero() { # nonzero <offset> <length>: non-zero bytes there
@@ -50,6 +51,7 @@ check_clones() { # check_clones <when>
 	for i in 0 1 2 3 4 5 6 7 8 9; do
 		eval "w=\$want_$i"
 		got=$(region "$(off $i)" $((16 * MiB)) | sha)
+		# shellcheck disable=SC2154 # w is set by the eval
 		[ "$got" = "$w" ] || fail "clone $i at byte $(off $i) differs ($1)"
 	done
 	echo "10 clones read back ($1)"
@@ -101,6 +103,7 @@ n=$(nonzero "$(off 9)" $MiB)
 [ "$n" = 0 ] || fail "$n non-zero bytes in the zeroed MiB of clone 9"
 cp image image9
 dd if=/dev/zero of=image9 bs=1M count=1 conv=notrunc 2>/dev/null
+# shellcheck disable=SC2034 # read by check_clones through eval
 want_9=$(sha < image9)
 check_clones "after the zeroes"
 
@@ -115,7 +118,7 @@ echo "$free RAM blocks were free; spilled now $s, RAM blocks $(f 15)"
 [ "$s" -gt 0 ] || fail "nothing spilled though 1536 unique blocks met $free free RAM blocks"
 [ "$(f 15)" -le $phys ] || fail "RAM blocks used $(f 15) > $phys"
 [ "$(f 13)" = 0 ] || fail "error state $(f 13)"
-uwant=$(sha < uniq)
+uwant=$(sha < "uniq")
 [ "$(region $uoff $((6 * MiB)) | sha)" = "$uwant" ] || fail "spilled data reads back wrong"
 dmsetup message $name 0 flush || fail "flush failed"
 [ "$(region $uoff $((6 * MiB)) | sha)" = "$uwant" ] || fail "spilled data wrong after a flush"
@@ -129,6 +132,7 @@ p0=$(f 15)
 [ "$(f 15)" = "$p0" ] || fail "discarding a shared clone freed RAM blocks: $p0 -> $(f 15)"
 n=$(nonzero "$(off 5)" $((16 * MiB)))
 [ "$n" = 0 ] || fail "the discarded clone has $n non-zero bytes"
+# shellcheck disable=SC2034 # read by check_clones through eval
 want_5=$(head -c $((16 * MiB)) /dev/zero | sha)
 check_clones "after the discard"
 

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims dedup across 10 power cuts per kernel, 20 per make check (raise
 # "boots" for a long run).  The contract: after a cut, each block reads
 # what it held at the last completed flush, or something written to
@@ -92,9 +93,11 @@ gen() {
 apply() {
 	while read -r blk n kind src; do
 		if [ "$kind" = Z ]; then
+			# shellcheck disable=SC2086 # $4, an optional dd flag, may be empty
 			dd if=/dev/zero of="$2" bs=4096 seek=$((blk + $3)) count="$n" \
 				conv=notrunc $4 2>/dev/null
 		else
+			# shellcheck disable=SC2086 # the same
 			dd if=round.dat of="$2" bs=4096 skip="$src" seek=$((blk + $3)) count="$n" \
 				conv=notrunc $4 2>/dev/null
 		fi || return 1
@@ -151,7 +154,8 @@ else
 	*"consistent: epoch"*) ;;
 	*) fail "no durable commit, though boot 1 flushed" ;;
 	esac
-	set -- $(dd if=$AUX bs=4096 count=1 iflag=direct 2>/dev/null | head -n 1)
+	# shellcheck disable=SC2046 # the marker's words
+	set -- $(dd if="$AUX" bs=4096 count=1 iflag=direct 2>/dev/null | head -n 1)
 	mb=$1 mr=$2
 	[ -n "$mr" ] || fail "no marker on $AUX"
 	echo "last completed flush: boot $mb round $mr"
@@ -175,7 +179,7 @@ else
 	dmsetup message $name 0 flush || fail "flush failed"
 	dd if=cur2 of=$AUX bs=4096 seek=$ref_off conv=notrunc,fsync oflag=direct 2>/dev/null
 	marker "$BOOT" 0
-	if [ "$BOOT" = $last ]; then
+	if [ "$BOOT" = "$last" ]; then
 		dmsetup remove $name
 		hims-check $SSD || fail "hims-check after the last removal"
 		echo "$((last - 1)) power cuts survived"

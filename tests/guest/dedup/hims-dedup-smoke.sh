@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims dedup basics: eight copies of one 16 MiB image take one image of
 # RAM and read back; zero blocks take none; the data survives a reload and a
 # restore from the SSD metadata.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims dedup under fio, sync and async: fio's dedupe_percentage=50 and
 # =90 random writes over the logical RAM tier and across the boundary into
 # the SSD tier, 1 KiB writes (read-modify-write of 4 KiB blocks), and
@@ -15,6 +16,7 @@ dmesg_on_fail
 command -v hims-check > /dev/null || fail "hims-check is not in PATH (make tools; TOOLS_DIR)"
 modprobe dm-hims
 MiB=1048576
+# shellcheck disable=SC2034 # documents the geometry
 phys=4095				# brd of 16 MiB less the header block
 logical=16384				# 64 MiB logical RAM tier
 len=$(( (logical + 8192) * 8 ))		# and 32 MiB of SSD tier
@@ -30,6 +32,7 @@ small 44 2 14 --dedupe_percentage=50,--bs=1k
 uniq 46 8 15 --dedupe_percentage=0"
 
 job() { # job <file> <offset MiB> <size MiB> <seed> <options,>
+	# shellcheck disable=SC2046 # $5: fio options, comma-separated
 	fio --name=dd --filename="$1" --direct=1 --ioengine=libaio --rw=randwrite \
 		--bs=4k --iodepth=8 --offset=$(($2 * MiB)) --size=$(($3 * MiB)) \
 		--randseed="$4" --randrepeat=1 $(echo "$5" | tr , ' ') \
@@ -42,7 +45,7 @@ sum() { # sum <device> <offset MiB> <size MiB>
 first_diff() { # first_diff <offset MiB> <size MiB>
 	local m b
 	for m in $(seq "$1" $(($1 + $2 - 1))); do
-		[ "$(sum $dev $m 1)" = "$(sum $AUX $m 1)" ] && continue
+		[ "$(sum "$dev" "$m" 1)" = "$(sum "$AUX" "$m" 1)" ] && continue
 		for b in $(seq 0 255); do
 			a=$(dd if=$dev bs=4096 skip=$((m * 256 + b)) count=1 iflag=direct 2>/dev/null | sha256sum)
 			x=$(dd if=$AUX bs=4096 skip=$((m * 256 + b)) count=1 iflag=direct 2>/dev/null | sha256sum)

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-feedbac does not idle: when the heaviest of three cgroups (100:50:50)
 # stops, the other two take its share, equally.  The third group's I/O comes
 # from a sub-cgroup without a weight of its own, charged to its parent.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-feedbac lifecycle: bad tables and messages are refused; the TABLE
 # status reloads as is; held bios are issued by suspend, survive the removal
 # of their cgroup, and are completed when the table is replaced or the
@@ -111,6 +112,7 @@ poke_fast
 wait_held
 # Move fio's processes out, remove the cgroup, then its weight (by id).
 SLOW_ID=$(stat -c %i $CG/slow)
+# shellcheck disable=SC2013 # process ids, one a line
 for pid in $(cat $CG/slow/cgroup.procs); do
 	echo "$pid" > $CG/cgroup.procs
 done

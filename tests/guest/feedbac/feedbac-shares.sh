@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-feedbac shares a bandwidth-limited null_blk among four cgroups weighted
 # 100:50:25:10: the shares come in that order; a weight changed at run time
 # moves them.  Bounds are loose: TCG timing is noisy.
@@ -14,6 +15,7 @@ measure() {
 	for g in g1 g2 g3 g4; do
 		eval "B_$g=\$(fb_group_bytes fb-shares \$ID_$g)"
 	done
+	# shellcheck disable=SC2154 # B_g1..B_g4 are set by the eval
 	echo "bytes: g1=$B_g1 g2=$B_g2 g3=$B_g3 g4=$B_g4"
 	dmsetup status fb-shares | cut -d' ' -f4-12
 }
@@ -27,6 +29,7 @@ done
 dmsetup create fb-shares --table "0 $(sectors /dev/nullb0) feedbac /dev/nullb0 2 period_ms 50"
 dmsetup message fb-shares 0 weight /g1 100
 dmsetup message fb-shares 0 weight /g2 50
+# shellcheck disable=SC2154 # ID_g3 is set by an eval
 dmsetup message fb-shares 0 weight "$ID_g3" 25
 dmsetup message fb-shares 0 weight /g4 10
 

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-feedbac stacks over other devices: over dm-linear on a virtio disk, and
 # over an NVMe drive, data written through it by two weighted cgroups at once
 # reads back intact, and each group is charged for its own I/O.
@@ -48,6 +49,7 @@ dmsetup remove fb-stack
 dmsetup remove fb-lower
 
 step "feedbac over NVMe"
+# shellcheck disable=SC2012 # device names
 NVME=$(ls /dev/nvme*n1 | head -n 1)
 [ -b "$NVME" ] || fail "no NVMe namespace"
 dmsetup create fb-nvme --table "0 $(sectors "$NVME") feedbac $NVME"

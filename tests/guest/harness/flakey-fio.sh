@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # Harness self-test with dm-flakey: fio verify passes while the device is up,
 # and must catch writes that dm-flakey silently drops.
 # timeout: 300

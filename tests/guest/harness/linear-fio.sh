@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # Harness self-test with an in-kernel target: fio write+verify through
 # dm-linear over the virtio disk, at an offset so a mapping error would show.
 # timeout: 300

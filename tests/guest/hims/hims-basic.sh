@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims basics: create over brd, fio verify across both tiers and across
 # the boundary in sync and async mode, status and table round trip.
 # timeout: 600

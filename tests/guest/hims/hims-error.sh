@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # A writeback error is never dropped: with the SSD failing writes (dm-flakey),
 # the device enters the error state, shows it in the status and fails the
 # next flush; reads and writes of RAM keep working; a reload after the SSD

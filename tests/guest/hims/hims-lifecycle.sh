@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims device life cycle: suspend writes back dirty data (also with
 # writeback paused), pause/resume shows in status field 12, clear_stats
 # zeroes counters 8-11 (and they count one bio per 4 KiB I/O afterwards),
@@ -23,7 +24,7 @@ dd if=/dev/zero of=$SSD bs=1M count=4 oflag=direct 2>/dev/null
 dev=/dev/mapper/hl
 len=$(( (8192 + 24576) * 8 ))	# 32 MiB RAM tier, 96 MiB SSD tier
 table="0 $len hims /dev/ram0 $SSD async 6 ram_blocks 8192 max_age 86400000 high_watermark 100"
-f() { hims_field hl $1; }
+f() { hims_field hl "$1"; }
 late=	# failures reported at the end, so the other steps still run
 
 dmsetup create hl --table "$table"
@@ -53,12 +54,14 @@ dmsetup message hl 0 resume_writeback
 step "clear_stats"
 dd if=/dev/urandom of=$dev bs=4096 seek=$((64 * 256)) count=1 oflag=direct 2>/dev/null
 dd if=$dev of=/dev/null bs=4096 skip=$((64 * 256)) count=1 iflag=direct 2>/dev/null
+# shellcheck disable=SC2046 # the status fields
 set -- $(dmsetup status hl)
 echo "before: $*"
 [ "${11}" -gt 0 ] && [ "${12}" -gt 0 ] && [ "${13}" -gt 0 ] && [ "${14}" -gt 0 ] ||
 	fail "counters 8-11 not all counting: $*"
 keep="$5 $6 $7 $8 $9 ${10} ${15} ${16}"
 dmsetup message hl 0 clear_stats
+# shellcheck disable=SC2046 # the status fields
 set -- $(dmsetup status hl)
 echo "after: $*"
 [ "${11} ${12} ${13} ${14}" = "0 0 0 0" ] || fail "clear_stats left counters: $*"
@@ -67,6 +70,7 @@ dd if=$dev of=/dev/null bs=4096 skip=100 count=1 iflag=direct 2>/dev/null
 dd if=/dev/urandom of=$dev bs=4096 seek=200 count=1 oflag=direct 2>/dev/null
 dd if=$dev of=/dev/null bs=4096 skip=$((64 * 256)) count=1 iflag=direct 2>/dev/null
 dd if=/dev/urandom of=$dev bs=4096 seek=$((64 * 256 + 1)) count=1 oflag=direct 2>/dev/null
+# shellcheck disable=SC2046 # the status fields
 set -- $(dmsetup status hl)
 [ "${11} ${12} ${13} ${14}" = "1 1 1 1" ] ||
 	fail "one 4 KiB read/write per tier should count 1 1 1 1: $*"

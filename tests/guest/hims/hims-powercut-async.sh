@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims async mode across a power cut: what a flush (REQ_PREFLUSH, from
 # fsync) or a FUA write (O_SYNC) made durable must read back after the cut,
 # in the RAM tier, across the boundary and in the SSD tier, newest version
@@ -32,7 +33,8 @@ used=$((8192 - 1024))
 case "$BOOT" in
 1)
 	echo "$chunks" | while read -r name off size seed opts; do
-		fio_pattern write $dev $off $size $seed $(echo "$opts" | tr , ' ') --end_fsync=1 ||
+		# shellcheck disable=SC2046 # $opts: fio options, comma-separated
+		fio_pattern write "$dev" "$off" "$size" "$seed" $(echo "$opts" | tr , ' ') --end_fsync=1 ||
 			fail "writing $name failed"
 		d=$(hims_field hpa 4)
 		echo "chunk $name flushed (dirty now $d)"
@@ -60,7 +62,8 @@ case "$BOOT" in
 	# ram-old was overwritten by ram-new and ovr by unflushed data.
 	check() {
 		echo "$chunks" | grep -v '^ram-old \|^ovr ' | while read -r name off size seed opts; do
-			fio_pattern check $dev $off $size $seed $(echo "$opts" | tr , ' ') ||
+			# shellcheck disable=SC2046 # the same
+		fio_pattern check "$dev" "$off" "$size" "$seed" $(echo "$opts" | tr , ' ') ||
 				fail "flushed chunk $name lost or stale ($1)"
 			echo "chunk $name ok ($1)"
 		done

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims sync mode across a power cut: every write that completed must read
 # back after the cut, with no flush at all: in the RAM tier (newest version
 # of overwritten blocks), across the boundary and in the SSD tier.  Then the

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims refuses bad tables and leaves the SSD untouched: bad devices,
 # mode, options and values, lengths, sizes (each next to an accepted table
 # one step away), foreign data on the SSD (random bytes, ext4) unless
@@ -16,7 +17,7 @@ ram=/dev/ram0
 dd if=/dev/zero of=$SSD bs=1M count=8 oflag=direct 2>/dev/null
 
 sum() { # sum <dev>: checksum of its first 8 MiB
-	dd if=$1 bs=1M count=8 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1
+	dd if="$1" bs=1M count=8 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 ssd_sum=$(sum $SSD)
 ssd_dirty() { [ "$(sum $SSD)" != "$ssd_sum" ]; }
@@ -133,6 +134,7 @@ before=$(dmsetup status hj)
 table=$(dmsetup table hj)
 for msg in "bogus" "mode" "mode fast" "mode sync now" "flush now" "pause_writeback 1" \
 	"resume_writeback 1" "clear_stats all" "FLUSHALL"; do
+	# shellcheck disable=SC2086 # a message of several words
 	if dmsetup message hj 0 $msg 2>/dev/null; then
 		fail "message '$msg' accepted"
 	fi

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims restore of a 256 MiB RAM tier after a power cut.  Boot 1 writes
 # most of the RAM tier, a few scattered blocks and some SSD tier, flushes
 # and cuts the power.  Boot 2 (empty brd) checks the restore counters
@@ -30,22 +31,22 @@ yes "partial" | head -c 512 > P
 cp A A2
 dd if=P of=A2 bs=512 seek=2 conv=notrunc 2>/dev/null	# bytes 1024-1535
 put() { # put <file> <block>
-	dd if=$1 of=$dev bs=4096 seek=$2 count=1 oflag=direct 2>/dev/null || fail "writing block $2"
+	dd if="$1" of="$dev" bs=4096 seek="$2" count=1 oflag=direct 2>/dev/null || fail "writing block $2"
 }
 has() { # has <file> <block> <when>
-	dd if=$dev bs=4096 skip=$2 count=1 iflag=direct 2>/dev/null | cmp -s - $1 ||
+	dd if="$dev" bs=4096 skip="$2" count=1 iflag=direct 2>/dev/null | cmp -s - "$1" ||
 		fail "block $2 does not hold $1 ($3)"
 }
 # The fio regions: W1 [0, 200M), W2 [200M, 208M) (rewritten in boot 2 as
 # W2new), W3 [208M, 224M), S [256M, 272M) in the SSD tier.
-w1() { fio_pattern $1 $dev 0 200M 1 --rw=write --bs=1M; }
-w2() { fio_pattern $1 $dev 200M 8M 2 --rw=write --bs=1M; }
-w2new() { fio_pattern $1 $dev 200M 8M 7 --rw=write --bs=1M; }
-w3() { fio_pattern $1 $dev 208M 16M 3 --rw=write --bs=64k; }
+w1() { fio_pattern "$1" "$dev" 0 200M 1 --rw=write --bs=1M; }
+w2() { fio_pattern "$1" "$dev" 200M 8M 2 --rw=write --bs=1M; }
+w2new() { fio_pattern "$1" "$dev" 200M 8M 7 --rw=write --bs=1M; }
+w3() { fio_pattern "$1" "$dev" 208M 16M 3 --rw=write --bs=64k; }
 # Boot 3 rewrites W3 with 512 B - 16 KiB writes at 512 B alignment: most
 # start or end inside a block the restore has not copied yet.
-w3u() { fio_pattern $1 $dev 208M 16M 8 --bsrange=512-16k; }
-s1() { fio_pattern $1 $dev 256M 16M 4; }
+w3u() { fio_pattern "$1" "$dev" 208M 16M 8 --bsrange=512-16k; }
+s1() { fio_pattern "$1" "$dev" 256M 16M 4; }
 used=$((224 * 256 + 3))	# W1-W3 and blocks A, B, C
 
 check_all() { # check_all <when> [w3 job]
@@ -64,13 +65,14 @@ check_all() { # check_all <when> [w3 job]
 # numbers, restored <= total, restored never decreasing.
 watch_restore() { # watch_restore <pid>
 	local prev=0 r t
-	while kill -0 $1 2>/dev/null; do
-		set -- $1 $(dmsetup status hr | awk '{print $9, $10}')
+	while kill -0 "$1" 2>/dev/null; do
+		# shellcheck disable=SC2046 # the status fields
+		set -- "$1" $(dmsetup status hr | awk '{print $9, $10}')
 		r=$2 t=$3
 		case "$r$t" in ''|*[!0-9]*) fail "restore counters not numbers: '$r' '$t'" ;; esac
 		[ "$r" -le "$t" ] || fail "restored $r > total $t"
-		[ "$r" -ge $prev ] || fail "restored went backwards: $prev -> $r"
-		if [ "$r" -lt "$t" ] && [ $prev -lt "$r" ]; then
+		[ "$r" -ge "$prev" ] || fail "restored went backwards: $prev -> $r"
+		if [ "$r" -lt "$t" ] && [ "$prev" -lt "$r" ]; then
 			echo "restore progress: $r/$t"
 		fi
 		prev=$r
@@ -99,6 +101,7 @@ case "$BOOT" in
 	dmsetup create hr --table "$table"
 	s=$(dmsetup status hr)
 	echo "right after create: $s"
+	# shellcheck disable=SC2086 # the status fields
 	set -- $s
 	r=$9 t=${10}
 	case "$r$t" in ''|*[!0-9]*) fail "restore counters not numbers" ;; esac

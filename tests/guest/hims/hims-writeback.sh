@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims async writeback under pressure, 1 GiB RAM tier: a flush message
 # overrides pause_writeback; with writeback paused a 1 GiB dirty set stays
 # dirty (dirty == blocks written); resumed, writeback brings it under the
@@ -27,7 +28,7 @@ table="0 $len hims /dev/ram0 $SSD async 6 ram_blocks $ram_blocks writeback_jobs 
 dmsetup create hw --table "$table"
 # Four 256 MiB regions, so parts can be checked on their own.
 region() { # region write|check <0-3>
-	fio_pattern $1 $dev $(($2 * 256))M 256M $(($2 + 1)) --rw=write --bs=1M
+	fio_pattern "$1" "$dev" $(($2 * 256))M 256M $(($2 + 1)) --rw=write --bs=1M
 }
 
 step "a flush message overrides pause_writeback"
@@ -53,6 +54,7 @@ dmsetup message hw 0 resume_writeback
 high=$((ram_blocks / 2))
 i=0
 while :; do
+	# shellcheck disable=SC2046 # the status fields
 	set -- $(dmsetup status hw)
 	d=$7 w=$8
 	[ "$w" -le $((jobs * 256)) ] || fail "$w blocks in flight, more than $jobs jobs of 256"

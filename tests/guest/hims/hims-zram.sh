@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # dm-hims with zram as the RAM device (4 KiB logical blocks, compressed
 # pages): fio verify across the RAM tier, the SSD tier and the boundary in
 # sync and async mode, with the default ram_blocks (the whole zram device

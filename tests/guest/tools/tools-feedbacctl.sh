@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # feedbacctl: create, status (human and --json), weight, clear-weight, and
 # import-weights from io.weight (iocost) and io.bfq.weight; remove.
 # timeout: 200

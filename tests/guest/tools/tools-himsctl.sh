@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # himsctl: every bad argument gets a one-line error and exit status 2,
 # runtime failures exit 1; create (brd, then zram), status (human, --json,
 # --export), probe, flush, mode (also in the hints), remove, and assemble
@@ -95,16 +96,19 @@ himsctl status fast --json | grep -q '"name": "fast".*"mode": "async".*"ram_bloc
 	fail "json: $(himsctl status fast --json)"
 himsctl status --export fast > /tmp/work/export
 cat /tmp/work/export
+# shellcheck source=/dev/null # written by himsctl above
 (. /tmp/work/export && [ "$HIMS_MODE" = async ] && [ "$HIMS_RAM_BLOCKS" = 16383 ] &&
 	[ "$HIMS_RAM_DEVICE" = /dev/ram0 ] && [ "$HIMS_SSD_DEVICE" = $SSD ]) || fail "export"
 
 step "probe: superblock and hints, shell-safe"
 himsctl probe $SSD | tee /tmp/work/probe
+# shellcheck source=/dev/null # written by himsctl above
 (. /tmp/work/probe && [ "$HIMS_SUPERBLOCK" = 1 ] && [ "$HIMS_NAME" = fast ] &&
 	[ "$HIMS_RAM" = brd ] && [ "$HIMS_RAM_SIZE" = 67108864 ] && [ "$HIMS_MODE" = async ] &&
 	[ "$HIMS_OPTIONS" = "max_age 500" ] && [ "$HIMS_RAM_BLOCKS" = 16383 ] &&
 	[ "$HIMS_LEN" = 524288 ] && [ -n "$HIMS_UUID" ]) || fail "probe output"
-dmsetup info -c --noheadings -o uuid fast | grep -q "$(. /tmp/work/probe; echo $HIMS_UUID)" ||
+# shellcheck source=/dev/null # written by himsctl above
+dmsetup info -c --noheadings -o uuid fast | grep -q "$(. /tmp/work/probe; echo "$HIMS_UUID")" ||
 	fail "dm uuid is not the superblock's"
 
 step "data, flush, mode"
@@ -144,7 +148,7 @@ case "$dev" in /dev/zram*) ;; *) fail "not on zram: $dev" ;; esac
 fio_pattern write /dev/mapper/z 0 100M 3
 fio_pattern check /dev/mapper/z 0 100M 3 || fail "zram data"
 himsctl remove z
-[ "$(cat /sys/block/${dev#/dev/}/disksize 2>/dev/null || echo 0)" = 0 ] || fail "$dev not reset"
+[ "$(cat "/sys/block/${dev#/dev/}/disksize" 2>/dev/null || echo 0)" = 0 ] || fail "$dev not reset"
 
 step "dedup: a 128 MiB logical RAM tier on 32 MiB of zram, remove, assemble"
 himsctl create dd $AUX --ram zram --ram-size 32M --size 256M --option dedup=32768 --format

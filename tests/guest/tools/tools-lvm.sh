@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # "himsctl lvcreate --type hims" on a real VG (lvm2 from Debian): a tagged
 # LV for the SSD side with hims stacked on it as <vg>-<lv>; data verified;
 # boot-time assembly ("assemble --scan") finds the deactivated LV by its tag

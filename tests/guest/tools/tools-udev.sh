@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # Boot-time assembly by udev: boot 1 creates a hims device with himsctl,
 # fills it (RAM tier and SSD tier), flushes and cuts the power; boot 2 runs
 # systemd-udevd with nothing but our rules, triggers the block devices, and
