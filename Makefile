@@ -8,7 +8,7 @@
 #   make unit                  userspace unit tests (ASan + UBSan)
 #   make vm-test T=<name> KVER=<6.1|6.12>   one guest test (tests/guest/[<group>/]<name>.sh)
 #   make vm-shell [KVER=...]   interactive guest with our modules loaded
-#   make lint                  checkpatch + sparse (C=1)
+#   make lint                  checkpatch + sparse (C=1) + shellcheck
 
 KVERS ?= 6.1 6.12
 KVER ?= 6.1
@@ -42,7 +42,7 @@ TOOLS_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(top) -I$(top)/tests/
 tools_common := tools/dmutil.c tools/toolutil.c
 tools_deps := $(wildcard tools/*.[ch]) dm-hims/hims-layout.c dm-hims/hims-layout.h purec.h
 
-.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims \
+.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch shellcheck clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
 
 all: modules
@@ -135,7 +135,16 @@ sparse:
 	@$(MAKE) --no-print-directory modules-6.1 C=1 2>&1 | tee $(build)/sparse.log
 	@! grep -E 'warning:|error:' $(build)/sparse.log
 
-lint: checkpatch sparse
+# Every host and guest shell script.  Guest scripts source /tests/guest/lib.sh
+# by its path in the guest; -P $(top) finds it in the tree (.shellcheckrc).
+shell_scripts := $(wildcard tests/*.sh tests/vm/*.sh tests/guest/*.sh tests/guest/*/*.sh \
+	tests/selftest/*.sh tests/demo/*.sh bench/host/*.sh bench/guest/*.sh) \
+	tests/vm/guest-init .ci/run udev/initramfs-tools/hooks/hims
+
+shellcheck: deps
+	shellcheck -P $(top) $(shell_scripts)
+
+lint: checkpatch sparse shellcheck
 
 vm-test: deps modules-$(KVER) tools
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) $(vm_tests)
