@@ -6,9 +6,9 @@
 #   make check                 everything; ends with "N passed, N failed"
 #   make modules               build the modules for every kernel in KVERS
 #   make unit                  userspace unit tests (ASan + UBSan)
-#   make vm-test T=<name> KVER=<6.1|6.12>   one guest test (tests/guest/<name>.sh)
+#   make vm-test T=<name> KVER=<6.1|6.12>   one guest test (tests/guest/[<group>/]<name>.sh)
 #   make vm-shell [KVER=...]   interactive guest with our modules loaded
-#   make lint                  checkpatch + sparse (C=1)
+#   make lint                  checkpatch + sparse (C=1) + shellcheck
 
 KVERS ?= 6.1 6.12
 KVER ?= 6.1
@@ -29,7 +29,11 @@ UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -I$(top) -I$(top)/tests/unit
 
-guest_tests := $(sort $(filter-out lib,$(basename $(notdir $(wildcard tests/guest/*.sh)))))
+# Guest tests are named by their path without .sh (tests/guest/<group>/<name>).
+guest_tests := $(sort $(filter-out tests/guest/lib,$(basename $(wildcard tests/guest/*.sh tests/guest/*/*.sh))))
+# T=<name>: a test's file name (hims-basic), <group>/<name> or its whole name.
+vm_tests = $(foreach t,$(T),$(or $(basename $(firstword $(wildcard tests/guest/$(t).sh \
+	tests/guest/*/$(t).sh $(t).sh))),$(error no guest test named $(t))))
 
 # Userspace tools (himsctl, feedbacctl) in $(build)/tools; the VM's initramfs
 # copies TOOLS_DIR into /opt/hims/tools.
@@ -39,7 +43,7 @@ tools_common := tools/lib/hdm.c tools/lib/msg.c tools/lib/opts.c tools/lib/sysde
 	tools/lib/json.c tools/lib/toolutil.c
 tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h purec-user.h
 
-.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch clean bench-hims \
+.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch shellcheck clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
 
 all: modules
@@ -58,14 +62,28 @@ modules-%: deps
 
 modules: $(addprefix modules-,$(KVERS))
 
-# A unit test tests/unit/<name>-test.c is linked with dm-*/<name>.c, tools/<name>.c or
-# tools/lib/<name>.c if present.
-$(build)/unit/%-test: tests/unit/%-test.c $(wildcard dm-*/*.[ch] tools/*.[ch] tools/lib/*.[ch]) purec.h purec-user.h $(wildcard tests/unit/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(wildcard dm-*/$*.c tools/$*.c tools/lib/$*.c) $(unit_extra_$*)
+# Unit tests: tests/unit/<test>.c is linked with the sources listed for it
+# here (several, or none); every test needs a line.  Some tests also
+# #include a .c file they test with its static functions.
+unit.feedbac-credit-test  := dm-feedbac/feedbac-credit.c
+unit.feedbac-options-test :=
+unit.feedbac-status-test  := tools/lib/feedbac-status.c
+unit.hims-check-test      := tools/hims-check.c
+unit.hims-dedup-test      := dm-hims/hims-dedup.c dm-hims/hims-format.c dm-hims/hims-dedup-check.c
+unit.hims-format-test     := dm-hims/hims-format.c
+unit.hims-hints-test      := tools/lib/hims-hints.c
+unit.hims-lrw-test        := dm-hims/hims-lrw.c
+unit.hims-status-test     := tools/lib/hims-status.c
+unit.json-test            := tools/lib/json.c
+unit.toolutil-test        := tools/lib/toolutil.c
 
-# Further sources a unit test links.
-unit_extra_hims-dedup := dm-hims/hims-format.c dm-hims/hims-dedup-check.c
+.SECONDEXPANSION:
+$(build)/unit/%-test: tests/unit/%-test.c $$(unit.$$*-test) $(wildcard dm-*/*.[ch] tools/*.[ch] \
+		tools/*/*.[ch]) purec.h purec-user.h $(wildcard tests/unit/*.h)
+	$(if $(filter undefined,$(origin unit.$*-test)),$(error tests/unit/$*-test.c: \
+		no unit.$*-test line in the Makefile))
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(unit.$*-test)
 
 # tools/hims-check.c without its main(); the test includes the dm-hims sources.
 $(build)/unit/hims-check-test: UNIT_CFLAGS += -DHIMS_CHECK_NO_MAIN
@@ -126,25 +144,35 @@ sparse:
 	@$(MAKE) --no-print-directory modules-6.1 C=1 2>&1 | tee $(build)/sparse.log
 	@! grep -E 'warning:|error:' $(build)/sparse.log
 
-lint: checkpatch sparse
+# Every host and guest shell script.  Guest scripts source /tests/guest/lib.sh
+# by its path in the guest; -P $(top) finds it in the tree (.shellcheckrc).
+shell_scripts := $(wildcard tests/*.sh tests/vm/*.sh tests/guest/*.sh tests/guest/*/*.sh \
+	tests/selftest/*.sh tests/demo/*.sh bench/host/*.sh bench/guest/*.sh) \
+	tests/vm/guest-init .ci/run udev/initramfs-tools/hooks/hims
+
+shellcheck: deps
+	shellcheck -P $(top) $(shell_scripts)
+
+lint: checkpatch sparse shellcheck
 
 vm-test: deps modules-$(KVER) tools
-	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) $(addprefix guest/,$(T))
+	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) $(vm_tests)
 
 vm-shell: deps modules-$(KVER) tools
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --shell
 
 # A benchmark, not a test: fio on brd, the SSD, hims and other caches in one
-# boot; writes bench/hims-results.md.
+# boot; writes bench/results/hims-results.md.
 bench-hims: deps modules-$(KVER)
-	BENCH_CMD="make bench-hims KVER=$(KVER)" tests/bench/hims-report.sh --kver $(KVER) \
+	BENCH_CMD="make bench-hims KVER=$(KVER)" bench/host/hims-report.sh --kver $(KVER) \
 		--ko $(build)/ko-$(KVER) --out $(build)/bench/$(KVER)
 
 # A benchmark, not a test: dm-feedbac vs no control, BFQ and blk-iocost on a
 # throttled emulated NVMe drive, four weighted cgroups, and a mid-run
-# slowdown; writes bench/feedbac-results.md and bench/feedbac-dynamic.png.
+# slowdown; writes bench/results/feedbac-results.md and
+# bench/results/feedbac-dynamic.png.
 bench-feedbac: deps modules-$(KVER)
-	BENCH_CMD="make bench-feedbac KVER=$(KVER)" tests/bench/feedbac-report.sh --kver $(KVER) \
+	BENCH_CMD="make bench-feedbac KVER=$(KVER)" bench/host/feedbac-report.sh --kver $(KVER) \
 		--ko $(build)/ko-$(KVER) --out $(build)/bench-feedbac/$(KVER)
 
 # Every step records PASS/FAIL lines; a failing step does not stop the others.
@@ -174,7 +202,7 @@ check: deps
 	@# The kernels' VM runs go in parallel: boots and I/O waits leave CPU idle.
 	@for k in $(KVERS); do \
 		tests/vm/run.sh --kver $$k --ko $(build)/ko-$$k --out $(build)/vm/$$k --summary $(results) \
-			$(addprefix guest/,$(guest_tests)) > $(build)/vm-$$k.log 2>&1 & \
+			$(guest_tests) > $(build)/vm-$$k.log 2>&1 & \
 	done; wait; cat $(addprefix $(build)/vm-,$(addsuffix .log,$(KVERS)))
 	@tests/summary.sh $(results)
 
@@ -185,4 +213,4 @@ clean:
 # power, boot again and show the data restored (KVER=6.12 for the other kernel).
 demo: deps modules-$(KVER) tools
 	@echo "=== demo on Debian's $(KVER) kernel"
-	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --verbose demo/hims
+	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --verbose tests/demo/hims

@@ -28,7 +28,7 @@ for k in "${@:-6.1 6.12}"; do
 		if ! dkms build -m hims -v "$ver" -k "$krel" --kernelsourcedir "$kdir" "${trees[@]}" \
 			> "$tmp/build-$series.log" 2>&1; then
 			tail -n 30 "$tmp/build-$series.log"
-			cat "$tmp/tree/hims/$ver/build/make.log" 2>/dev/null | tail -n 30 || true
+			tail -n 30 < "$tmp/tree/hims/$ver/build/make.log" 2>/dev/null || true
 			echo "FAIL dkms build for $krel"
 			fail=1
 			continue

@@ -11,7 +11,8 @@ kver=${1:-6.1}
 log=$top/build/selftest-$kver.log
 mkdir -p "$top/build"
 HIMS_HANG_GRACE=15 "$top/tests/vm/run.sh" --kver "$kver" --out "$top/build/vm/selftest-$kver" \
-	selftest/fail selftest/warn selftest/panic selftest/pass selftest/hang > "$log" 2>&1
+	tests/selftest/fail tests/selftest/warn tests/selftest/panic \
+	tests/selftest/pass tests/selftest/hang > "$log" 2>&1
 rc=$?
 bad=0
 expect() { # expect <regex> <what>
@@ -22,11 +23,11 @@ expect() { # expect <regex> <what>
 		bad=1
 	fi
 }
-expect "^FAIL $kver selftest/fail: exit status 1" "failing test"
-expect "^FAIL $kver selftest/warn: kernel log: .*WARNING:" "kernel warning"
-expect "^FAIL $kver selftest/panic: kernel panic" "guest panic"
-expect "^PASS $kver selftest/pass" "test after a panic still runs"
-expect "^FAIL $kver selftest/hang: hung" "hung guest"
+expect "^FAIL $kver tests/selftest/fail: exit status 1" "failing test"
+expect "^FAIL $kver tests/selftest/warn: kernel log: .*WARNING:" "kernel warning"
+expect "^FAIL $kver tests/selftest/panic: kernel panic" "guest panic"
+expect "^PASS $kver tests/selftest/pass" "test after a panic still runs"
+expect "^FAIL $kver tests/selftest/hang: hung" "hung guest"
 if [ "$rc" = 1 ]; then
 	echo "ok: run exit status 1"
 else

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # The demo: a hims device over an SSD image, compared with the raw SSD,
 # then a power cut and a second boot where the RAM tier comes back.
 # boots: 2
@@ -57,6 +58,7 @@ case "$BOOT" in
 	[ "$a" = "$b" ] || fail "the two copies differ"
 	i=0
 	while :; do
+		# shellcheck disable=SC2046 # the status fields
 		set -- $(dmsetup status hims)
 		echo "restore progress: ${9}/${10} blocks"
 		[ "$9" = "${10}" ] && break

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # Sourced by guest tests: helpers for writing them.
 # The harness runs each test with sh -e in an empty /tmp/work, with
 # BOOT=<1..n> (the boot of a multi-boot test) and DM_DISABLE_UDEV=1.
 # A one-boot test finds the first 16 MiB of both disks zeroed.
 
+# shellcheck disable=SC2034 # for the tests that source this file
 SSD=/dev/vda	# first test disk ("the SSD")
+# shellcheck disable=SC2034 # the same
 AUX=/dev/vdb	# second test disk
 
 fail() {
@@ -73,5 +76,45 @@ fio_pattern() { # fio_pattern write|check <dev> <offset> <size> <seed> [fio opti
 
 # When the test fails, show the tail of the kernel log (call once, early).
 dmesg_on_fail() {
+	# shellcheck disable=SC2154 # _rc is set inside the trap
 	trap '_rc=$?; if [ $_rc != 0 ]; then echo "--- kernel log (tail)"; dmesg | tail -n 25; echo "--- failed with status $_rc (see above)"; fi; exit $_rc' EXIT
+}
+
+# --- dm-feedbac tests: cgroups and fio in them
+
+CG=/sys/fs/cgroup
+
+# A 20 MB/s null_blk (/dev/nullb0), so that the device and not the guest's
+# CPU is the bottleneck; dm-feedbac; the io controller for the cgroups
+# under the root.
+fb_setup() {
+	modprobe null_blk nr_devices=1 gb=1 memory_backed=0 mbps=20
+	modprobe dm-feedbac
+	echo +io > $CG/cgroup.subtree_control
+}
+
+# Did fio (terse output in $1) finish without error?
+fio_ok() {
+	awk -F';' '$1 == 3 && $5 == 0 { ok = 1 } END { exit !ok }' "$1"
+}
+
+# Bytes (read + written) dm-feedbac device <name> issued for cgroup id <id>
+# (0: the default group), from its status.
+fb_group_bytes() { # fb_group_bytes <name> <id>
+	dmsetup status "$1" | awk -v id="$2" '{
+		n = $12; for (i = 0; i < n; i++) {
+			f = 13 + 8 * i
+			if ($f == id) print $(f + 3) + $(f + 5)
+		}
+	}'
+}
+
+# fio 4 KiB <rw> at iodepth 16 on <dev> for <seconds>, in the background, in
+# cgroup $CG/<cgroup>; its terse output goes to /tmp/work/<name>.out, <name>
+# being the cgroup's last component.
+fb_fio_in() { # fb_fio_in <dev> <cgroup> <rw> <seconds>
+	sh -c "echo \$\$ > $CG/$2/cgroup.procs && exec fio --name=$(basename "$2") \
+		--filename=$1 --direct=1 --ioengine=libaio --rw=$3 \
+		--bs=4k --iodepth=16 --runtime=$4 --time_based \
+		--output-format=terse > /tmp/work/$(basename "$2").out 2>&1" &
 }

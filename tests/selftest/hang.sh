@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 # Harness self-test: a task stuck in D state (a read from a suspended dm
 # device) cannot be killed by the guest's timeout; the host must time out.
 # timeout: 5

@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 dir=$(cache_dir)/checkpatch
 if [ ! -x "$dir/scripts/checkpatch.pl" ]; then
+	# shellcheck disable=SC2012 # Debian's file name, no odd characters
 	tarball=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n 1)
 	[ -n "$tarball" ] || die "linux-source-6.1 is not installed (run tests/vm/deps.sh)"
 	mkdir -p "$dir"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared helpers for the host side of the VM harness.
 
 log() { printf '%s\n' "$*" >&2; }

@@ -42,7 +42,7 @@ build_base() {
 	local cpio=$1 root
 	root=$(mktemp -d)
 	trap 'rm -rf "$root"' RETURN
-	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib64,lib/modules/$krel,etc,proc,sys,dev,tmp,run,mnt,root,var/tmp}
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib64,lib/modules/"$krel",etc,proc,sys,dev,tmp,run,mnt,root,var/tmp}
 	cp "$(command -v busybox)" "$root/bin/busybox"
 	local b
 	for b in $(list "$here/guest-binaries"); do
@@ -82,9 +82,11 @@ build_overlay() {
 	local cpio=$1 root
 	root=$(mktemp -d)
 	trap 'rm -rf "$root"' RETURN
-	mkdir -p "$root/lib/modules/$krel/extra" "$root/tests" "$root/opt/hims"
+	mkdir -p "$root/lib/modules/$krel/extra" "$root/tests" "$root/bench" "$root/opt/hims"
 	install -m 755 "$here/guest-init" "$root/init"
-	cp -r "$top/tests/guest" "$top/tests/selftest" "$top/tests/demo" "$top/tests/bench" "$root/tests/"
+	# The guest scripts, at their paths from the top of the tree.
+	cp -r "$top/tests/guest" "$top/tests/selftest" "$top/tests/demo" "$root/tests/"
+	cp -r "$top/bench/guest" "$root/bench/"
 	if [ "$ourko" != - ] && [ -d "$ourko" ]; then
 		find "$ourko" -name '*.ko' -exec cp {} "$root/lib/modules/$krel/extra/" \;
 	fi

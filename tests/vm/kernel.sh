@@ -46,6 +46,7 @@ extract_vmlinux() {
 	local bz=$1 out=$2 magic tool off
 	for magic in '\xfd7zXZ\x00:xz' '\x28\xb5\x2f\xfd:zstd'; do
 		tool=${magic##*:}
+		# shellcheck disable=SC2013 # byte offsets, one word each
 		for off in $(LC_ALL=C grep -aboP "${magic%:*}" "$bz" | cut -d: -f1); do
 			tail -c +$((off + 1)) "$bz" | $tool -dcq > "$out.tmp" 2>/dev/null || true
 			if [ -s "$out.tmp" ] && head -c 4 "$out.tmp" | grep -q ELF; then
@@ -65,6 +66,7 @@ fetch() {
 	log "fetching kernel $krel: $pkgs"
 	rm -rf "$dir"
 	mkdir -p "$dir/debs" "$dir/root"
+	# shellcheck disable=SC2086 # $pkgs is a list of package names
 	(cd "$dir/debs" && apt-get download $pkgs >/dev/null 2>&1) ||
 		(apt-get update >/dev/null && cd "$dir/debs" && apt-get download $pkgs >/dev/null) ||
 		die "apt-get download $pkgs failed"

@@ -4,9 +4,11 @@
 # Run guest tests in VMs booting one of Debian's kernels under TCG.
 #
 # usage: run.sh --kver <6.1|6.12> [--ko DIR] [--out DIR] [--summary FILE]
-#               [--shell] [--verbose] <dir/test> ...
+#               [--shell] [--verbose] <test> ...
 #
-# A test is tests/<dir>/<test>.sh.  Its header may say:
+# A test is named by its script's path from the top of the tree without
+# ".sh" (tests/guest/harness/smoke); the guest has the same path under /.
+# Its header may say:
 #   # timeout: <seconds>   per boot (default 300)
 #   # boots: <n>           boots sharing the test's disks (default 1)
 #   # disks: <size> ...    sizes of /dev/vda ($SSD), /dev/vdb ($AUX), ... (default 1G 1G)
@@ -23,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/common.sh"
 
-kver= ko=- out= summary= shell=0 verbose=0 tests=()
+kver='' ko=- out='' summary='' shell=0 verbose=0 tests=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kver=$2; shift 2 ;;
@@ -45,7 +47,7 @@ vmlinux=$("$here/kernel.sh" "$kver" vmlinux)
 
 header() { # header <test> <key> <default>
 	local v
-	v=$(sed -n "s/^# $2: *//p" "$top/tests/$1.sh" 2>/dev/null | head -n 1)
+	v=$(sed -n "s/^# $2: *//p" "$top/$1.sh" 2>/dev/null | head -n 1)
 	echo "${v:-$3}"
 }
 
@@ -92,7 +94,7 @@ qemu_boot() {
 		return 0
 	fi
 	"${cmd[@]}" &
-	local qpid=$! deadline now current= line seen=0
+	local qpid=$! deadline now current='' line seen=0
 	echo "$qpid" > "$dir/qemu.pid"
 	deadline=$(($(date +%s) + 180))	# boot to the first test
 	while kill -0 "$qpid" 2>/dev/null; do
@@ -185,7 +187,7 @@ fi
 
 single=() multi=()
 for t in "${tests[@]}"; do
-	[ -f "$top/tests/$t.sh" ] || die "no such test: tests/$t.sh"
+	[ -f "$top/$t.sh" ] || die "no such test: $t.sh"
 	if [ "$(header "$t" boots 1)" = 1 ]; then
 		single+=("$t")
 	else
@@ -201,7 +203,7 @@ while [ ${#single[@]} -gt 0 ]; do
 	dir=$out/boot$round
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	mem=2G nvme= sizes=(1G 1G)
+	mem=2G nvme='' sizes=(1G 1G)
 	for t in "${single[@]}"; do
 		m=$(header "$t" memory 2G)
 		[ "$(size_bytes "$m")" -gt "$(size_bytes "$mem")" ] && mem=$m
@@ -211,7 +213,7 @@ while [ ${#single[@]} -gt 0 ]; do
 		for i in "${!ds[@]}"; do
 			if [ -z "${sizes[$i]:-}" ] ||
 			   [ "$(size_bytes "${ds[$i]}")" -gt "$(size_bytes "${sizes[$i]}")" ]; then
-				sizes[$i]=${ds[$i]}
+				sizes[i]=${ds[$i]}
 			fi
 		done
 	done
