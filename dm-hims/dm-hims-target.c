@@ -34,7 +34,8 @@ static void hims_resume(struct dm_target *ti)
 	WRITE_ONCE(hc->suspended, false);
 	if (READ_ONCE(hc->restore.done) || hc->restore.thread)
 		return;
-	t = kthread_run(hims_restore_thread, hc, "hims_restore");
+	t = kthread_run(hims_restore_thread, hc, "hims_restore/%s",
+			dm_table_device_name(ti->table));
 	if (IS_ERR(t)) {
 		/* Reads keep coming from the SSD until the next resume. */
 		DMERR("cannot start the restore thread: %ld", PTR_ERR(t));
@@ -213,7 +214,8 @@ static int hims_alloc(struct hims_c *hc, char **error)
 		*error = "Cannot create a kcopyd client";
 		return -ENOMEM;
 	}
-	hc->wq = alloc_workqueue("hims", WQ_MEM_RECLAIM, 1);
+	hc->wq = alloc_workqueue("hims/%s", WQ_MEM_RECLAIM, 1,
+				 dm_table_device_name(hc->ti->table));
 	if (!hc->wq) {
 		*error = "Cannot create the workqueue";
 		return -ENOMEM;
@@ -387,7 +389,8 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = hims_alloc(hc, &ti->error);
 	if (r)
 		goto bad;
-	t = kthread_run(hims_writeback_thread, hc, "hims_writeback");
+	t = kthread_run(hims_writeback_thread, hc, "hims_wb/%s",
+			dm_table_device_name(ti->table));
 	if (IS_ERR(t)) {
 		ti->error = "Cannot start the writeback thread";
 		r = PTR_ERR(t);
