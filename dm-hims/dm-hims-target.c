@@ -541,7 +541,7 @@ static void hims_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type hims_target = {
 	.name = "hims",
-	.version = {1, 0, 0},
+	.version = {1, 1, 0},
 	.module = THIS_MODULE,
 	.ctr = hims_ctr,
 	.dtr = hims_dtr,
