@@ -543,7 +543,6 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 		.nr_spill = hc->geo.spill_blocks,
 		.index_entries = hc->dedup.index_entries,
 	};
-	__le64 fmt_id;
 	u64 bytes;
 
 	if (!hims_dedup_on(hc))
@@ -566,9 +565,7 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 		*error = "Unsupported dedup configuration";
 		return -EINVAL;
 	}
-	/* The metadata's instance id: the superblock UUID's first 8 bytes. */
-	memcpy(&fmt_id, hc->uuid, sizeof(fmt_id));
-	hc->dedup.fmt_id = le64_to_cpu(fmt_id);
+	hc->dedup.fmt_id = hims_dedup_fmt_id(hc->uuid);
 	hc->dedup.bufio = dm_bufio_client_create(ssd_bdev(hc), HIMS_BLOCK_SIZE, 1, 0,
 						 NULL, NULL, 0);
 	if (IS_ERR(hc->dedup.bufio)) {

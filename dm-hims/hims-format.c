@@ -209,6 +209,26 @@ static u32 ram_header_checksum(const void *block)
 	return hims_crc32c(0, &copy, sizeof(copy));
 }
 
+int hims_sb_geometry(const void *block, struct hims_geometry *geo)
+{
+	const struct hims_superblock *sb = block;
+	u64 ram = le64_to_cpu(sb->ram_blocks), ssd = le64_to_cpu(sb->ssd_blocks);
+	u64 dedup = le64_to_cpu(sb->dedup_blocks);
+
+	if (dedup)
+		return hims_geometry_init_dedup(geo, ram, dedup,
+						le64_to_cpu(sb->spill_blocks), ssd);
+	return hims_geometry_init(geo, ram, ssd);
+}
+
+u64 hims_dedup_fmt_id(const u8 uuid[HIMS_UUID_SIZE])
+{
+	__le64 id;
+
+	memcpy(&id, uuid, sizeof(id));
+	return le64_to_cpu(id);
+}
+
 void hims_ram_header_encode(void *block, const u8 uuid[HIMS_UUID_SIZE], u32 state)
 {
 	struct hims_ram_header *hdr = block;

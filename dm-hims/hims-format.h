@@ -208,6 +208,10 @@ void hims_sb_encode(void *block, const struct hims_geometry *geo,
 		    const u8 uuid[HIMS_UUID_SIZE]);
 enum hims_sb_check hims_sb_check(const void *block, const struct hims_geometry *geo);
 const char *hims_sb_check_str(enum hims_sb_check check);
+/* The geometry a superblock's sizes describe; -1 if they are out of range. */
+int hims_sb_geometry(const void *block, struct hims_geometry *geo);
+/* The dedup metadata's instance id: the superblock UUID's first 8 bytes. */
+u64 hims_dedup_fmt_id(const u8 uuid[HIMS_UUID_SIZE]);
 
 void hims_ram_header_encode(void *block, const u8 uuid[HIMS_UUID_SIZE], u32 state);
 /* The header's state if it is valid and belongs to uuid, else 0. */

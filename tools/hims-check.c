@@ -53,16 +53,6 @@ static bool blank(const void *block)
 	return true;
 }
 
-u64 hims_check_fmt_id(const u8 uuid[HIMS_UUID_SIZE])
-{
-	u64 v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | uuid[i];
-	return v;
-}
-
 static void *block_alloc(size_t blocks)
 {
 	void *p = NULL;
@@ -563,8 +553,7 @@ int hims_check(hims_check_read_fn read, void *ctx, u64 ssd_blocks,
 			 hims_sb_check_str(sbc));
 		goto out;
 	}
-	if (dd ? hims_geometry_init_dedup(geo, ram, dd, spill, ssd) :
-	    hims_geometry_init(geo, ram, ssd)) {
+	if (hims_sb_geometry(block, geo)) {
 		rc = say(res, HIMS_CHECK_BAD,
 			 "superblock (SSD block 0): sizes out of range: ram_blocks %llu, ssd_blocks %llu, dedup_blocks %llu, spill_blocks %llu",
 			 (unsigned long long)ram, (unsigned long long)ssd,
@@ -592,7 +581,7 @@ int hims_check(hims_check_read_fn read, void *ctx, u64 ssd_blocks,
 		goto out;
 	}
 	res->dedup = !!dd;
-	res->fmt_id = hims_check_fmt_id(sb->uuid);
+	res->fmt_id = hims_dedup_fmt_id(sb->uuid);
 	if (!dd) {
 		rc = say(res, HIMS_CHECK_CONSISTENT,
 			 "superblock consistent (no dedup): RAM tier %llu blocks, SSD tier %llu blocks",

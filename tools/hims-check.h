@@ -47,7 +47,4 @@ struct hims_check_result {
 int hims_check(hims_check_read_fn read, void *ctx, u64 ssd_blocks,
 	       unsigned int flags, struct hims_check_result *res);
 
-/* The dedup metadata's instance id: the UUID's first 8 bytes, LE. */
-u64 hims_check_fmt_id(const u8 uuid[HIMS_UUID_SIZE]);
-
 #endif /* HIMS_CHECK_H */

@@ -40,17 +40,7 @@ int read_ssd(const char *path, struct ssd_info *si)
 	si->check = hims_sb_check(si->block, &si->geo);
 	if (si->check != HIMS_SB_FOREIGN && si->check != HIMS_SB_BLANK &&
 	    le64_to_cpu(sb->magic) == HIMS_SB_MAGIC) {
-		int r;
-
-		if (le64_to_cpu(sb->dedup_blocks))
-			r = hims_geometry_init_dedup(&si->geo, le64_to_cpu(sb->ram_blocks),
-						     le64_to_cpu(sb->dedup_blocks),
-						     le64_to_cpu(sb->spill_blocks),
-						     le64_to_cpu(sb->ssd_blocks));
-		else
-			r = hims_geometry_init(&si->geo, le64_to_cpu(sb->ram_blocks),
-					       le64_to_cpu(sb->ssd_blocks));
-		if (r)
+		if (hims_sb_geometry(si->block, &si->geo))
 			si->check = HIMS_SB_BAD_GEOMETRY;
 		else
 			si->check = hims_sb_check(si->block, &si->geo);

@@ -84,7 +84,7 @@ static void dut_init(struct dut *d)
 	d->img.blocks = d->geo.ssd_min_blocks;
 	d->img.data = xcalloc(d->img.blocks * BS);
 	hims_sb_encode(d->img.data, &d->geo, uuid);
-	d->fmt_id = hims_check_fmt_id(uuid);
+	d->fmt_id = hims_dedup_fmt_id(uuid);
 	d->mem = xcalloc(hims_dedup_mem_bytes(&d->cfg));
 	CHECK_EQ(hims_dedup_init(&d->s, &d->cfg, d->mem), 0);
 }
