@@ -221,6 +221,43 @@ int hims_sb_geometry(const void *block, struct hims_geometry *geo)
 	return hims_geometry_init(geo, ram, ssd);
 }
 
+static u32 hints_crc(const u8 *area, u32 len)
+{
+	struct hims_hints_hdr hdr;
+	u32 crc;
+
+	memcpy(&hdr, area, sizeof(hdr));
+	hdr.crc = 0;
+	crc = hims_crc32c(0, &hdr, sizeof(hdr));
+	return hims_crc32c(crc, area + HIMS_HINTS_HEADER, len);
+}
+
+void hims_hints_frame(void *area, u32 len)
+{
+	struct hims_hints_hdr *hdr = area;
+
+	memcpy(hdr->magic, HIMS_HINTS_MAGIC, 8);
+	hdr->version = cpu_to_le32(HIMS_HINTS_VERSION);
+	hdr->len = cpu_to_le32(len);
+	hdr->reserved = 0;
+	hdr->crc = cpu_to_le32(hints_crc(area, len));
+}
+
+int hims_hints_unframe(const void *area)
+{
+	const struct hims_hints_hdr *hdr = area;
+	u32 len;
+
+	if (memcmp(hdr->magic, HIMS_HINTS_MAGIC, 8))
+		return HIMS_HINTS_NONE;
+	len = le32_to_cpu(hdr->len);
+	if (le32_to_cpu(hdr->version) != HIMS_HINTS_VERSION ||
+	    len > HIMS_HINTS_SIZE - HIMS_HINTS_HEADER ||
+	    le32_to_cpu(hdr->crc) != hints_crc(area, len))
+		return HIMS_HINTS_BAD;
+	return (int)len;
+}
+
 u64 hims_dedup_fmt_id(const u8 uuid[HIMS_UUID_SIZE])
 {
 	__le64 id;

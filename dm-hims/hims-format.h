@@ -181,6 +181,29 @@ struct hims_superblock {
  */
 #define HIMS_HINTS_OFFSET	2048U
 
+/*
+ * The hints area: a header, then HIMS_HINTS_SIZE - HIMS_HINTS_HEADER bytes
+ * whose first @len are the tools' text (tools/lib/hims-hints.c).
+ */
+#define HIMS_HINTS_MAGIC	"HIMSHINT"
+#define HIMS_HINTS_VERSION	1
+#define HIMS_HINTS_SIZE		(HIMS_BLOCK_SIZE - HIMS_HINTS_OFFSET)
+#define HIMS_HINTS_HEADER	24
+
+struct hims_hints_hdr {
+	char magic[8];
+	__le32 version;
+	__le32 len;
+	__le32 crc;		/* crc32c of header (this field zero) and text */
+	__le32 reserved;
+} __packed;
+
+enum hims_hints_result {
+	HIMS_HINTS_OK = 0,
+	HIMS_HINTS_NONE = -1,	/* no magic: never written */
+	HIMS_HINTS_BAD = -2,	/* corrupt or invalid */
+};
+
 /* In RAM device block 0: lets a reload in the same boot skip the restore. */
 struct hims_ram_header {
 	__le64 magic;
@@ -210,6 +233,10 @@ enum hims_sb_check hims_sb_check(const void *block, const struct hims_geometry *
 const char *hims_sb_check_str(enum hims_sb_check check);
 /* The geometry a superblock's sizes describe; -1 if they are out of range. */
 int hims_sb_geometry(const void *block, struct hims_geometry *geo);
+/* Frames @len bytes of text already at @area + HIMS_HINTS_HEADER. */
+void hims_hints_frame(void *area, u32 len);
+/* The text's length (>= 0), or HIMS_HINTS_NONE or HIMS_HINTS_BAD. */
+int hims_hints_unframe(const void *area);
 /* The dedup metadata's instance id: the superblock UUID's first 8 bytes. */
 u64 hims_dedup_fmt_id(const u8 uuid[HIMS_UUID_SIZE]);
 

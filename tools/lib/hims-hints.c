@@ -9,14 +9,6 @@
 #include "hims-hints.h"
 #include "toolutil.h"
 
-struct hims_hints_hdr {
-	char magic[8];
-	__le32 version;
-	__le32 len;
-	__le32 crc;
-	__le32 reserved;
-} __packed;
-
 bool hims_hints_valid_value(const char *s)
 {
 	for (; *s; s++)
@@ -32,20 +24,8 @@ static bool valid_ram(const char *ram)
 	       (ram[0] == '/' && hims_hints_valid_value(ram) && !strchr(ram, ' '));
 }
 
-static u32 hints_crc(const u8 *area, u32 len)
-{
-	struct hims_hints_hdr hdr;
-	u32 crc;
-
-	memcpy(&hdr, area, sizeof(hdr));
-	hdr.crc = 0;
-	crc = hims_crc32c(0, &hdr, sizeof(hdr));
-	return hims_crc32c(crc, area + HIMS_HINTS_HEADER, len);
-}
-
 int hims_hints_encode(void *area, const struct hims_hints *h)
 {
-	struct hims_hints_hdr *hdr = area;
 	char *text = (char *)area + HIMS_HINTS_HEADER;
 	size_t room = HIMS_HINTS_SIZE - HIMS_HINTS_HEADER;
 	int n;
@@ -61,10 +41,7 @@ int hims_hints_encode(void *area, const struct hims_hints *h)
 		     (unsigned long long)h->len, h->options);
 	if (n < 0 || (size_t)n >= room)
 		return -1;
-	memcpy(hdr->magic, HIMS_HINTS_MAGIC, 8);
-	hdr->version = cpu_to_le32(HIMS_HINTS_VERSION);
-	hdr->len = cpu_to_le32((u32)n);
-	hdr->crc = cpu_to_le32(hints_crc(area, (u32)n));
+	hims_hints_frame(area, (u32)n);
 	return 0;
 }
 
@@ -103,21 +80,16 @@ static int set_key(struct hims_hints *h, const char *key, const char *val)
 
 int hims_hints_decode(const void *area, struct hims_hints *h)
 {
-	const struct hims_hints_hdr *hdr = area;
 	char text[HIMS_HINTS_SIZE], *line, *next, *eq;
-	u32 len;
+	int len;
 
 	memset(h, 0, sizeof(*h));
-	if (memcmp(hdr->magic, HIMS_HINTS_MAGIC, 8))
-		return HIMS_HINTS_NONE;
-	len = le32_to_cpu(hdr->len);
-	if (le32_to_cpu(hdr->version) != HIMS_HINTS_VERSION ||
-	    len > HIMS_HINTS_SIZE - HIMS_HINTS_HEADER ||
-	    le32_to_cpu(hdr->crc) != hints_crc(area, len))
-		return HIMS_HINTS_BAD;
+	len = hims_hints_unframe(area);
+	if (len < 0)
+		return len;
 	memcpy(text, (const char *)area + HIMS_HINTS_HEADER, len);
 	text[len] = 0;
-	if (strlen(text) != len)
+	if (strlen(text) != (size_t)len)
 		return HIMS_HINTS_BAD;
 	for (line = text; *line; line = next) {
 		next = strchr(line, '\n');

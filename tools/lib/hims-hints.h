@@ -18,11 +18,6 @@
 #include "purec.h"
 #include "dm-hims/hims-format.h"
 
-#define HIMS_HINTS_MAGIC	"HIMSHINT"
-#define HIMS_HINTS_VERSION	1
-#define HIMS_HINTS_SIZE		(HIMS_BLOCK_SIZE - HIMS_HINTS_OFFSET)
-#define HIMS_HINTS_HEADER	24
-
 struct hims_hints {
 	char name[128];		/* the dm device's name */
 	char ram[128];		/* "brd", "zram" or the RAM device's path */
@@ -31,12 +26,6 @@ struct hims_hints {
 	u64 ram_blocks;
 	u64 len;		/* sectors */
 	char options[256];	/* extra table options, "key value ..." */
-};
-
-enum hims_hints_result {
-	HIMS_HINTS_OK = 0,
-	HIMS_HINTS_NONE = -1,	/* no magic: never written */
-	HIMS_HINTS_BAD = -2,	/* corrupt or invalid */
 };
 
 /* Encode into a HIMS_HINTS_SIZE area; -1 if a value is invalid or too long. */
