@@ -408,23 +408,12 @@ static void remap(struct hims_dedup *s, u32 lblk, u32 v,
 	release(s, res->old, res);
 }
 
-void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
-		      hims_dedup_same_fn same_data, void *ctx,
-		      struct hims_dedup_result *res)
+/* A copy of the data is already in RAM: share it (returns true), or not. */
+static bool share_existing(struct hims_dedup *s, u32 lblk, u64 fp,
+			   hims_dedup_same_fn same_data, void *ctx,
+			   struct hims_dedup_result *res)
 {
-	u32 old = s->map[lblk], skip = HIMS_DEDUP_NONE, p;
-
-	res->target = HIMS_DEDUP_NONE;
-	res->in_place = false;
-	res->old = old;
-	res->old_freed = false;
-
-	if (is_zero) {
-		res->action = HIMS_DEDUP_ZERO_FILL;
-		if (old != HIMS_DEDUP_ZERO)
-			remap(s, lblk, HIMS_DEDUP_ZERO, res);
-		return;
-	}
+	u32 old = res->old, skip = HIMS_DEDUP_NONE, p;
 
 	/* Rewriting a block it may not write in place with the same data. */
 	if (hims_dedup_is_ram(old) && old != HIMS_DEDUP_UNMAPPED &&
@@ -435,23 +424,30 @@ void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
 			res->target = old;
 			res->in_place = true;
 			s->nr_hits++;
-			return;
+			return true;
 		}
 	}
 
 	p = index_find(s, fp, skip, same_data, ctx);
-	if (p != HIMS_DEDUP_NONE) {
-		res->action = HIMS_DEDUP_SHARE;
-		res->target = p;
-		s->nr_hits++;
-		if (p == old) {
-			res->in_place = true;
-			return;
-		}
-		ref_set(s, p, s->refcount[p] + 1);
-		remap(s, lblk, p, res);
-		return;
+	if (p == HIMS_DEDUP_NONE)
+		return false;
+	res->action = HIMS_DEDUP_SHARE;
+	res->target = p;
+	s->nr_hits++;
+	if (p == old) {
+		res->in_place = true;
+		return true;
 	}
+	ref_set(s, p, s->refcount[p] + 1);
+	remap(s, lblk, p, res);
+	return true;
+}
+
+/* New data: in place, in a free RAM block, in the spill area, or not yet. */
+static void store_new(struct hims_dedup *s, u32 lblk, u64 fp,
+		      struct hims_dedup_result *res)
+{
+	u32 old = res->old, p;
 
 	if (hims_dedup_is_ram(old) && old != HIMS_DEDUP_UNMAPPED &&
 	    writable_in_place(s, old)) {
@@ -501,6 +497,27 @@ void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
 	} else {
 		res->action = HIMS_DEDUP_NOSPACE;
 	}
+}
+
+void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
+		      hims_dedup_same_fn same_data, void *ctx,
+		      struct hims_dedup_result *res)
+{
+	u32 old = s->map[lblk];
+
+	res->target = HIMS_DEDUP_NONE;
+	res->in_place = false;
+	res->old = old;
+	res->old_freed = false;
+
+	if (is_zero) {
+		res->action = HIMS_DEDUP_ZERO_FILL;
+		if (old != HIMS_DEDUP_ZERO)
+			remap(s, lblk, HIMS_DEDUP_ZERO, res);
+		return;
+	}
+	if (!share_existing(s, lblk, fp, same_data, ctx, res))
+		store_new(s, lblk, fp, res);
 }
 
 void hims_dedup_write_done(struct hims_dedup *s,
