@@ -58,20 +58,20 @@ static const struct hims_option hims_options[HIMS_NR_OPTS] = {
 	[HIMS_OPT_INDEX_ENTRIES] = {
 		"index_entries", HIMS_DEDUP_WAYS, 1U << 30, 0,
 		HIMS_OPT_POW2 | HIMS_OPT_DEDUP_ONLY,
-		"index_entries must be a power of two, 8..1073741824" },
+		"index_entries out of range: want a power of two, 8..1073741824" },
 	[HIMS_OPT_HIGH_WATERMARK] = {
 		"high_watermark", 0, 100, 50, 0,
-		"high_watermark must be 0..100 (percent)" },
+		"high_watermark out of range: want 0..100 (percent)" },
 	[HIMS_OPT_LOW_WATERMARK] = {
 		"low_watermark", 0, 100, 45, 0,
-		"low_watermark must be 0..100 (percent)" },
+		"low_watermark out of range: want 0..100 (percent)" },
 	[HIMS_OPT_WRITEBACK_JOBS] = {
 		"writeback_jobs", 1, 1024, 32, 0,
-		"writeback_jobs must be 1..1024" },
+		"writeback_jobs out of range: want 1..1024" },
 	/* Like the page cache's dirty_expire_centisecs: old dirty data goes out. */
 	[HIMS_OPT_MAX_AGE] = {
 		"max_age", 1, 86400000, 30000, 0,
-		"max_age must be 1..86400000 (ms)" },
+		"max_age out of range: want 1..86400000 (ms)" },
 	[HIMS_OPT_FORMAT] = {
 		"format", 0, 1, 0, HIMS_OPT_FLAG,
 		"format takes no value" },
