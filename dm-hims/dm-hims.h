@@ -51,10 +51,14 @@ enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
  *
  * @lock is taken from map, end_io and kcopyd callbacks, so it is always
  * taken with interrupts off and nothing under it sleeps.  Fields marked
- * [lock] are written only under @lock; fields marked [once] are set before
- * the device serves I/O and read without a lock; [meta.lock] and
- * [dedup.lock] name the mutexes; [restore] and [defer worker] fields belong
- * to that thread; READ_ONCE/WRITE_ONCE mark the lockless accesses.
+ * [lock] are written only under @lock once the device serves I/O (the
+ * constructor and the first preresume set them up alone); fields marked
+ * [once] are set before the device serves I/O and read without a lock;
+ * [meta.lock] and [dedup.lock] name the mutexes; [restore] and [defer
+ * worker] fields belong to that thread; [dm] fields are touched only from
+ * the target's ctr/dtr/suspend/resume hooks, which dm core serialises.
+ * READ_ONCE/WRITE_ONCE mark lockless accesses; a few reads are lockless
+ * by design and say so where they are made.
  */
 
 /* A writeback copy in flight. */
@@ -78,11 +82,16 @@ struct hims_blocks {
 
 /* The SSD's metadata as held in memory (hims-metadata.c). */
 struct hims_meta {
-	void *valid;		/* [lock] "ever written" bitmap, as on the SSD (LE) */
+	/*
+	 * [lock] "ever written" bitmap, as on the SSD (LE).  Bits are only
+	 * ever set, so map tests them without the lock: a clear bit sends the
+	 * bio to the defer worker, which looks again.
+	 */
+	void *valid;
 	void *valid_staged;	/* [defer worker] valid + bits of deferred writes */
 	u64 nr_valid;		/* [lock] bits set in @valid */
 	struct mutex lock;	/* meta.lock: @page, @copy_page, restore.thread */
-	struct page *page;	/* [meta.lock] bounce page of metadata I/O */
+	struct page *page;	/* [meta.lock] once resumed: bounce of metadata I/O */
 	struct page *copy_page;	/* [meta.lock] bounce of single-block restores */
 };
 
@@ -103,7 +112,8 @@ struct hims_wb {
 	unsigned int runs_active;	/* [lock] */
 	bool active;			/* [lock] between the high and low watermarks */
 	bool paused;			/* [lock] */
-	bool kick;			/* WRITE_ONCE: the thread has work */
+	/* The thread has work: set under [lock] or by WRITE_ONCE. */
+	bool kick;
 	struct bio_list flush_waiters;	/* [lock] flushes and FUA writes waiting */
 	struct task_struct *thread;	/* [once] */
 	wait_queue_head_t wait;		/* the thread sleeps here */
@@ -111,12 +121,17 @@ struct hims_wb {
 
 /* The restore of the RAM tier from the mirror (hims-restore.c). */
 struct hims_restore {
-	bool done;			/* [lock] RAM holds every block; READ_ONCE */
+	/*
+	 * RAM holds every block: set by the load or by the restore thread
+	 * (under meta.lock), never cleared; READ_ONCE elsewhere.
+	 */
+	bool done;
 	u64 total;			/* [lock] blocks to restore at load */
 	u64 remaining;			/* [lock] */
 	u32 cursor;			/* [restore] next block to look at */
 	u64 errors;			/* [lock] failed copies: blocks stay on the SSD */
-	struct task_struct *thread;	/* [meta.lock] */
+	/* [dm] started in resume; stopped under meta.lock (postsuspend, dtr) */
+	struct task_struct *thread;
 };
 
 /* Counters shown by status; lockless. */
@@ -136,7 +151,12 @@ struct hims_stats {
  * (@busy).  See hims-dedup-glue.c.
  */
 struct hims_dedup_ctx {
-	struct hims_dedup core;		/* [dedup.lock] plain-C map, refcounts, index */
+	/*
+	 * The plain-C map, refcounts and index: changed under @lock, with
+	 * the logical block's @busy bit set; map reads a block's entry
+	 * under hc->lock only while its @busy bit is clear.
+	 */
+	struct hims_dedup core;
 	void *mem;			/* [once] storage of @core */
 	u32 index_entries;		/* [once] table option */
 	u64 fmt_id;			/* [once] metadata instance id */
@@ -149,7 +169,8 @@ struct hims_dedup_ctx {
 	struct dm_bufio_client *bufio;	/* [once] metadata blocks */
 	struct page *data_page;		/* [dedup.lock] the block being written */
 	struct page *cmp_page;		/* [dedup.lock] a candidate to share */
-	unsigned long last_commit;	/* [dedup.commit_lock] jiffies */
+	/* Jiffies of the last commit or check: a hint, without a lock. */
+	unsigned long last_commit;
 };
 
 struct hims_c {
