@@ -34,7 +34,7 @@ static void hims_resume(struct dm_target *ti)
 	WRITE_ONCE(hc->suspended, false);
 	if (READ_ONCE(hc->restore.done) || hc->restore.thread)
 		return;
-	t = kthread_run(hims_restore_thread, hc, "hims_restore/%s",
+	t = kthread_run(hims_restore_thread, hc, "hims_rst/%s",
 			dm_table_device_name(ti->table));
 	if (IS_ERR(t)) {
 		/* Reads keep coming from the SSD until the next resume. */
