@@ -88,6 +88,7 @@ static void hims_free(struct hims_c *hc)
 	kfree(hc->wb.runs);
 	vfree(hc->meta.valid_staged);
 	vfree(hc->meta.valid);
+	vfree(hc->blocks.lrw_writing);
 	vfree(hc->blocks.lrw_seq);
 	vfree(hc->blocks.lrw_next);
 	vfree(hc->blocks.lrw_prev);
@@ -192,18 +193,19 @@ static int hims_alloc(struct hims_c *hc, char **error)
 	hc->blocks.lrw_prev = vmalloc_array(n, sizeof(u32));
 	hc->blocks.lrw_next = vmalloc_array(n, sizeof(u32));
 	hc->blocks.lrw_seq = vmalloc_array(n, sizeof(u64));
+	hc->blocks.lrw_writing = vzalloc(n);
 	hc->meta.valid = vzalloc(hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
 	hc->meta.valid_staged = vzalloc(hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
 	hc->wb.runs = kcalloc(hc->wb.jobs, sizeof(*hc->wb.runs), GFP_KERNEL);
 	hc->meta.copy_page = alloc_page(GFP_KERNEL);
 	if (!hc->blocks.state || !hc->blocks.lrw_prev || !hc->blocks.lrw_next ||
-	    !hc->blocks.lrw_seq ||
+	    !hc->blocks.lrw_seq || !hc->blocks.lrw_writing ||
 	    !hc->meta.valid || !hc->meta.valid_staged || !hc->wb.runs || !hc->meta.copy_page) {
 		*error = "Cannot allocate the block map";
 		return -ENOMEM;
 	}
 	hims_lrw_init(&hc->blocks.lrw, n, hc->blocks.state, hc->blocks.lrw_prev,
-		      hc->blocks.lrw_next, hc->blocks.lrw_seq);
+		      hc->blocks.lrw_next, hc->blocks.lrw_seq, hc->blocks.lrw_writing);
 	if (bioset_init(&hc->bs, BIO_POOL_SIZE, 0, 0)) {
 		*error = "Cannot allocate the bio set";
 		return -ENOMEM;

@@ -77,6 +77,7 @@ struct hims_blocks {
 	u32 *lrw_prev;			/* [lock] storage of @lrw */
 	u32 *lrw_next;
 	u64 *lrw_seq;
+	u8 *lrw_writing;
 	u64 write_seq;			/* [lock] number of the last completed write */
 };
 
@@ -205,6 +206,7 @@ struct hims_c {
 #define HB_MARK_DIRTY	0x1	/* async write: dirty the blocks at completion */
 #define HB_FLUSH_AFTER	0x2	/* async FUA write: complete once durable */
 #define HB_FLUSH_DONE	0x4	/* we complete this bio ourselves */
+#define HB_WRITING	0x8	/* a RAM-tier write counted in lrw.writing */
 
 struct hims_bio {
 	u64 first_block;
@@ -257,6 +259,8 @@ static inline struct block_device *ssd_bdev(struct hims_c *hc)
 
 /* hims-map.c */
 bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits);
+bool hims_range_writable(struct hims_c *hc, u64 first, u64 last);
+void hims_end_write(struct hims_c *hc, u64 first, u32 nr);
 int hims_map(struct dm_target *ti, struct bio *bio);
 int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 void hims_process_deferred(struct work_struct *work);

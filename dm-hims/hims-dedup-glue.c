@@ -190,11 +190,35 @@ static void hims_bio_copy(struct bio *bio, unsigned int skip, void *buf,
 	}
 }
 
+/*
+ * Begin a write of physical block @phys unless it is being restored (the
+ * restorer copies over it) or written back (the copy must not be torn).
+ */
+static bool hims_dedup_begin_write(struct hims_c *hc, u32 phys)
+{
+	unsigned long flags;
+	bool r;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	r = !hims_range_has(hc, phys, phys, HIMS_BLK_RESTORING) &&
+		hims_lrw_write_begin(&hc->blocks.lrw, phys, 1);
+	if (r) {
+		hims_mark_restored(hc, phys, phys);
+		if (!test_bit_le(phys, hc->meta.valid)) {
+			__set_bit_le(phys, hc->meta.valid);
+			hc->meta.nr_valid++;
+		}
+	}
+	spin_unlock_irqrestore(&hc->lock, flags);
+	return r;
+}
+
 /* Writes the data page where the dedup core decided. */
 static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 {
 	u32 phys = res->target;
 	unsigned long flags;
+	bool write_through, wake;
 	int r;
 
 	lockdep_assert_held(&hc->dedup.lock);
@@ -203,34 +227,26 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 		return hims_ssd_io(hc, hims_spill_block(&hc->geo, phys),
 				   hc->dedup.data_page, REQ_OP_WRITE);
 
-	/* A block being restored is copied over by the restorer: wait. */
-	wait_event(hc->progress_wait, hims_range_not_restoring(hc, phys, phys));
-	spin_lock_irqsave(&hc->lock, flags);
-	hims_mark_restored(hc, phys, phys);
-	if (!test_bit_le(phys, hc->meta.valid)) {
-		__set_bit_le(phys, hc->meta.valid);
-		hc->meta.nr_valid++;
-	}
-	spin_unlock_irqrestore(&hc->lock, flags);
-
+	wait_event(hc->progress_wait, hims_dedup_begin_write(hc, phys));
 	r = hims_ram_io(hc, hims_ram_block(hims_pblock(phys)), hc->dedup.data_page, REQ_OP_WRITE);
-	if (r)
-		return r;
-	if (READ_ONCE(hc->mode) == HIMS_SYNC) {
-		spin_lock_irqsave(&hc->lock, flags);
-		r = hims_range_has(hc, phys, phys, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
-		spin_unlock_irqrestore(&hc->lock, flags);
-		if (!r)
-			return hims_ssd_io(hc, hims_mirror_block(&hc->geo, hims_pblock(phys)),
-					   hc->dedup.data_page, REQ_OP_WRITE);
-	}
 	spin_lock_irqsave(&hc->lock, flags);
-	hims_lrw_mark_dirty(&hc->blocks.lrw, phys, ++hc->blocks.write_seq);
-	r = hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
+	write_through = !r && READ_ONCE(hc->mode) == HIMS_SYNC &&
+		!hims_range_has(hc, phys, phys, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
 	spin_unlock_irqrestore(&hc->lock, flags);
-	if (r)
+	if (write_through)
+		r = hims_ssd_io(hc, hims_mirror_block(&hc->geo, hims_pblock(phys)),
+				hc->dedup.data_page, REQ_OP_WRITE);
+
+	spin_lock_irqsave(&hc->lock, flags);
+	hims_end_write(hc, phys, 1);
+	/* After a failure the copies are unknown: writeback reconciles them. */
+	if (!write_through || r)
+		hims_lrw_mark_dirty(&hc->blocks.lrw, phys, ++hc->blocks.write_seq);
+	wake = hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
+	spin_unlock_irqrestore(&hc->lock, flags);
+	if (wake)
 		hims_kick_writeback(hc);
-	return 0;
+	return r;
 }
 
 /* One logical block of a write: @skip bytes into the bio, @len bytes. */

@@ -5,12 +5,13 @@
 #include "hims-lrw.h"
 
 void hims_lrw_init(struct hims_lrw *lrw, u32 nr_blocks, u8 *state, u32 *prev,
-		   u32 *next, u64 *seq)
+		   u32 *next, u64 *seq, u8 *writing)
 {
 	lrw->state = state;
 	lrw->prev = prev;
 	lrw->next = next;
 	lrw->seq = seq;
+	lrw->writing = writing;
 	lrw->head = HIMS_LRW_NONE;
 	lrw->tail = HIMS_LRW_NONE;
 	lrw->nr_blocks = nr_blocks;
@@ -48,17 +49,39 @@ static void lrw_append(struct hims_lrw *lrw, u32 block, u64 seq)
 	lrw->nr_dirty++;
 }
 
+bool hims_lrw_write_begin(struct hims_lrw *lrw, u32 first, u32 len)
+{
+	u32 block;
+
+	for (block = first; block < first + len; block++)
+		if (lrw->state[block] & HIMS_BLK_WRITEBACK ||
+		    lrw->writing[block] == HIMS_LRW_MAX_WRITING)
+			return false;
+	for (block = first; block < first + len; block++)
+		lrw->writing[block]++;
+	return true;
+}
+
+bool hims_lrw_write_end(struct hims_lrw *lrw, u32 first, u32 len)
+{
+	bool was_full = false;
+	u32 block;
+
+	for (block = first; block < first + len; block++)
+		was_full |= lrw->writing[block]-- == HIMS_LRW_MAX_WRITING;
+	return was_full;
+}
+
 void hims_lrw_mark_dirty(struct hims_lrw *lrw, u32 block, u64 seq)
 {
-	if (lrw->state[block] & HIMS_BLK_DIRTY)
-		lrw_unlink(lrw, block);
-	lrw_append(lrw, block, seq);
+	if (!(lrw->state[block] & HIMS_BLK_DIRTY))
+		lrw_append(lrw, block, seq);
 }
 
 static bool can_take(const struct hims_lrw *lrw, u32 block)
 {
 	return (lrw->state[block] & (HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK)) ==
-		HIMS_BLK_DIRTY;
+		HIMS_BLK_DIRTY && !lrw->writing[block];
 }
 
 static void take(struct hims_lrw *lrw, u32 block, u64 *min_seq)
@@ -73,7 +96,10 @@ u32 hims_lrw_pick_run(struct hims_lrw *lrw, u32 max_run, u32 *first, u64 *min_se
 {
 	u32 start, end, block;
 
-	/* Blocks re-dirtied while under writeback wait for that copy to end. */
+	/*
+	 * Blocks re-dirtied while under writeback wait for that copy to end,
+	 * blocks with a write in flight for the write.
+	 */
 	for (block = lrw->head; block != HIMS_LRW_NONE; block = lrw->next[block])
 		if (can_take(lrw, block))
 			break;

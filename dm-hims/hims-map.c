@@ -23,6 +23,30 @@ bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits)
 	return false;
 }
 
+/* A write to [first, first + nr) ended; wakes writers waiting for a slot. */
+void hims_end_write(struct hims_c *hc, u64 first, u32 nr)
+{
+	lockdep_assert_held(&hc->lock);
+
+	if (hims_lrw_write_end(&hc->blocks.lrw, first, nr))
+		wake_up_all(&hc->progress_wait);
+}
+
+/* No block of [first, last] is under writeback or full of writes. */
+bool hims_range_writable(struct hims_c *hc, u64 first, u64 last)
+{
+	unsigned long flags;
+	bool r = true;
+	u64 b;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	for (b = first; b <= last && r; b++)
+		r = !(hc->blocks.state[b] & HIMS_BLK_WRITEBACK) &&
+			hc->blocks.lrw_writing[b] < HIMS_LRW_MAX_WRITING;
+	spin_unlock_irqrestore(&hc->lock, flags);
+	return r;
+}
+
 /* A block partly covered by the bio whose RAM copy is not yet restored. */
 static bool hims_needs_partial_restore(struct hims_c *hc, struct bio *bio,
 				       u64 first, u64 last, sector_t sector)
@@ -51,6 +75,7 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 	struct hims_bio *hb = hims_bio(bio);
 	u64 first = hims_pblock_nr(hims_direct_pblock(ext->block));
 	u64 last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
+	u32 nr = last - first + 1;
 	unsigned long flags;
 	bool write_through;
 	struct bio *clone;
@@ -65,8 +90,17 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 			spin_unlock_irqrestore(&hc->lock, flags);
 			return HIMS_DEFER;
 		}
-		hims_mark_restored(hc, first, last);
 	}
+	/*
+	 * Writeback must never copy a block while a write lands in it: wait
+	 * for a copy in flight to end (in the worker), and keep the block
+	 * from being copied until this write ends.
+	 */
+	if (!hims_lrw_write_begin(&hc->blocks.lrw, first, nr)) {
+		spin_unlock_irqrestore(&hc->lock, flags);
+		return HIMS_DEFER;
+	}
+	hims_mark_restored(hc, first, last);
 	/*
 	 * A block with an older copy still to be written back keeps going
 	 * through writeback, so that copy can never land after this one.
@@ -75,16 +109,22 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 		!hims_range_has(hc, first, last, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
 	spin_unlock_irqrestore(&hc->lock, flags);
 
+	hb->first_block = first;
+	hb->nr_blocks = nr;
+	hb->flags |= HB_WRITING;
 	if (write_through) {
 		clone = bio_alloc_clone(ssd_bdev(hc), bio, gfp, &hc->bs);
-		if (!clone)
+		if (!clone) {
+			spin_lock_irqsave(&hc->lock, flags);
+			hims_end_write(hc, first, nr);
+			spin_unlock_irqrestore(&hc->lock, flags);
+			hb->flags = 0;
 			return HIMS_DEFER;
+		}
 		clone->bi_iter.bi_sector = ext->ssd_sector;
 		bio_chain(clone, bio);
 		submit_bio_noacct(clone);
 	} else {
-		hb->first_block = first;
-		hb->nr_blocks = last - first + 1;
 		hb->flags |= HB_MARK_DIRTY;
 		/*
 		 * FUA, and in sync mode a block still on its way through
@@ -238,14 +278,25 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	bool wake, held = false;
 	u64 b, seq;
 
-	if (hb->flags & HB_FLUSH_DONE || !(hb->flags & HB_MARK_DIRTY) || *error)
+	if (hb->flags & HB_FLUSH_DONE || !(hb->flags & HB_WRITING))
 		return DM_ENDIO_DONE;
 
 	spin_lock_irqsave(&hc->lock, flags);
+	hims_end_write(hc, hb->first_block, hb->nr_blocks);
+	if (!(hb->flags & HB_MARK_DIRTY) && !*error) {
+		/* Written through to the mirror. */
+		spin_unlock_irqrestore(&hc->lock, flags);
+		return DM_ENDIO_DONE;
+	}
+	/*
+	 * A failed write (to RAM, or to the mirror in sync mode) leaves the
+	 * two copies unknown: dirty the blocks so writeback makes the mirror
+	 * RAM's copy again, or the device enters the error state.
+	 */
 	seq = ++hc->blocks.write_seq;
 	for (b = hb->first_block; b < hb->first_block + hb->nr_blocks; b++)
 		hims_lrw_mark_dirty(&hc->blocks.lrw, b, seq);
-	if (hb->flags & HB_FLUSH_AFTER) {
+	if (hb->flags & HB_FLUSH_AFTER && !*error) {
 		hims_add_flush_waiter(hc, bio, seq);
 		held = true;
 	}
@@ -268,8 +319,11 @@ static int hims_prepare_write(struct hims_c *hc, struct bio *bio)
 		return 0;
 	last = min(last, hc->geo.ram_blocks - 1);
 	r = hims_persist_valid(hc, first, last);
-	if (r || READ_ONCE(hc->restore.done))
+	if (r)
 		return r;
+	wait_event(hc->progress_wait, hims_range_writable(hc, first, last));
+	if (READ_ONCE(hc->restore.done))
+		return 0;
 	wait_event(hc->progress_wait, hims_range_not_restoring(hc, first, last));
 	if (sector & (HIMS_SECTORS_PER_BLOCK - 1)) {
 		r = hims_restore_block(hc, first);

@@ -44,7 +44,8 @@ int hims_restore_block(struct hims_c *hc, u64 block)
 	r = hims_ssd_io(hc, hims_mirror_block(&hc->geo, hims_pblock(block)), hc->meta.copy_page,
 			REQ_OP_READ);
 	if (!r)
-		r = hims_ram_io(hc, hims_ram_block(hims_pblock(block)), hc->meta.copy_page, REQ_OP_WRITE);
+		r = hims_ram_io(hc, hims_ram_block(hims_pblock(block)), hc->meta.copy_page,
+				REQ_OP_WRITE);
 	mutex_unlock(&hc->meta.lock);
 
 	spin_lock_irqsave(&hc->lock, flags);

@@ -118,3 +118,21 @@ fb_fio_in() { # fb_fio_in <dev> <cgroup> <rw> <seconds>
 		--bs=4k --iodepth=16 --runtime=$4 --time_based \
 		--output-format=terse > /tmp/work/$(basename "$2").out 2>&1" &
 }
+
+# A dm-linear "leg" over a disk, whose table a test swaps to dm-flakey or
+# dm-delay under a running hims device to fail or slow its I/O.
+leg_create() { # leg_create <name> <dev>
+	dmsetup create "$1" --table "0 $(sectors "$2") linear $2 0"
+}
+
+leg_swap() { # leg_swap <name> <dev> linear|<target and args after "<dev> 0">
+	local len
+	len=$(sectors "$2")
+	dmsetup suspend "$1"
+	if [ "$3" = linear ]; then
+		dmsetup load "$1" --table "0 $len linear $2 0"
+	else
+		dmsetup load "$1" --table "0 $len $3"
+	fi
+	dmsetup resume "$1"
+}

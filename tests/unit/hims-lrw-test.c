@@ -14,6 +14,7 @@ struct lrw_fixture {
 	u8 *state;
 	u32 *prev, *next;
 	u64 *seq;
+	u8 *writing;
 	u32 nr_blocks;
 };
 
@@ -24,11 +25,13 @@ static void fixture_init(struct lrw_fixture *f, u32 nr_blocks)
 	f->prev = calloc(nr_blocks, sizeof(*f->prev));
 	f->next = calloc(nr_blocks, sizeof(*f->next));
 	f->seq = calloc(nr_blocks, sizeof(*f->seq));
-	if (!f->state || !f->prev || !f->next || !f->seq) {
+	f->writing = calloc(nr_blocks, sizeof(*f->writing));
+	if (!f->state || !f->prev || !f->next || !f->seq || !f->writing) {
 		fprintf(stderr, "out of memory\n");
 		exit(1);
 	}
-	hims_lrw_init(&f->lrw, nr_blocks, f->state, f->prev, f->next, f->seq);
+	hims_lrw_init(&f->lrw, nr_blocks, f->state, f->prev, f->next, f->seq,
+		      f->writing);
 }
 
 static void fixture_free(struct lrw_fixture *f)
@@ -37,6 +40,7 @@ static void fixture_free(struct lrw_fixture *f)
 	free(f->prev);
 	free(f->next);
 	free(f->seq);
+	free(f->writing);
 }
 
 /* The dirty list from head to tail, into @out; returns its length. */
@@ -90,8 +94,7 @@ static void test_empty(void)
 static void test_order_and_oldest(void)
 {
 	static const u32 order1[] = { 5, 2, 9 };
-	static const u32 order2[] = { 2, 9, 5 };
-	static const u32 order3[] = { 9, 5 };
+	static const u32 order3[] = { 2, 9 };
 	struct lrw_fixture f;
 	u32 first;
 	u64 min_seq;
@@ -105,44 +108,46 @@ static void test_order_and_oldest(void)
 	CHECK_EQ(f.lrw.tail, 9);
 	CHECK_EQ(hims_lrw_oldest_seq(&f.lrw), 10);
 
-	/* A rewrite moves the block to the tail, with its new number. */
+	/*
+	 * A rewrite keeps a dirty block's place and number: it has been
+	 * dirty since write 10, and max_age counts from there.
+	 */
 	hims_lrw_mark_dirty(&f.lrw, 5, 13);
-	CHECK(list_is(&f.lrw, order2, 3));
+	CHECK(list_is(&f.lrw, order1, 3));
 	CHECK_EQ(f.lrw.nr_dirty, 3);
-	CHECK_EQ(f.seq[5], 13);
-	CHECK_EQ(hims_lrw_oldest_seq(&f.lrw), 11);
-	/* Rewriting the tail keeps the order. */
-	hims_lrw_mark_dirty(&f.lrw, 5, 14);
-	CHECK(list_is(&f.lrw, order2, 3));
-	CHECK_EQ(f.lrw.nr_dirty, 3);
+	CHECK_EQ(f.seq[5], 10);
+	CHECK_EQ(hims_lrw_oldest_seq(&f.lrw), 10);
+	hims_lrw_mark_dirty(&f.lrw, 9, 14);
+	CHECK(list_is(&f.lrw, order1, 3));
+	CHECK_EQ(f.seq[9], 12);
 
 	/* max_run 1: just the oldest. */
 	CHECK_EQ(hims_lrw_pick_run(&f.lrw, 1, &first, &min_seq), 1);
-	CHECK_EQ(first, 2);
-	CHECK_EQ(min_seq, 11);
-	CHECK_EQ(f.state[2], HIMS_BLK_WRITEBACK);
+	CHECK_EQ(first, 5);
+	CHECK_EQ(min_seq, 10);
+	CHECK_EQ(f.state[5], HIMS_BLK_WRITEBACK);
 	CHECK(list_is(&f.lrw, order3, 2));
-	CHECK_EQ(f.lrw.head, 9);
-	CHECK_EQ(f.prev[9], HIMS_LRW_NONE);
+	CHECK_EQ(f.lrw.head, 2);
+	CHECK_EQ(f.prev[2], HIMS_LRW_NONE);
 	CHECK_EQ(f.lrw.nr_dirty, 2);
 	CHECK_EQ(f.lrw.nr_writeback, 1);
-	CHECK_EQ(hims_lrw_oldest_seq(&f.lrw), 12);
-	hims_lrw_writeback_done(&f.lrw, 2, 1, true, 99);
-	CHECK_EQ(f.state[2], 0);
+	CHECK_EQ(hims_lrw_oldest_seq(&f.lrw), 11);
+	hims_lrw_writeback_done(&f.lrw, 5, 1, true, 99);
+	CHECK_EQ(f.state[5], 0);
 	CHECK_EQ(f.lrw.nr_writeback, 0);
 
 	CHECK_EQ(hims_lrw_pick_run(&f.lrw, 1, &first, &min_seq), 1);
-	CHECK_EQ(first, 9);
+	CHECK_EQ(first, 2);
 	CHECK_EQ(hims_lrw_pick_run(&f.lrw, 1, &first, &min_seq), 1);
-	CHECK_EQ(first, 5);
-	CHECK_EQ(min_seq, 14);
+	CHECK_EQ(first, 9);
+	CHECK_EQ(min_seq, 12);
 	CHECK_EQ(f.lrw.head, HIMS_LRW_NONE);
 	CHECK_EQ(f.lrw.tail, HIMS_LRW_NONE);
 	CHECK_EQ(hims_lrw_oldest_seq(&f.lrw), U64_NONE);
 	CHECK_EQ(hims_lrw_pick_run(&f.lrw, 1, &first, &min_seq), 0);
 	CHECK_EQ(f.lrw.nr_writeback, 2);
+	hims_lrw_writeback_done(&f.lrw, 2, 1, true, 99);
 	hims_lrw_writeback_done(&f.lrw, 9, 1, true, 99);
-	hims_lrw_writeback_done(&f.lrw, 5, 1, true, 99);
 	CHECK_EQ(f.lrw.nr_writeback, 0);
 	CHECK_EQ(f.lrw.nr_dirty, 0);
 	fixture_free(&f);
@@ -316,6 +321,45 @@ static void test_failed_writeback(void)
 	fixture_free(&f);
 }
 
+static void test_writing(void)
+{
+	struct lrw_fixture f;
+	u32 first, i;
+	u64 min_seq;
+
+	fixture_init(&f, 16);
+	/* A block with a write in flight is not taken, nor are neighbours cut. */
+	hims_lrw_mark_dirty(&f.lrw, 4, 1);
+	hims_lrw_mark_dirty(&f.lrw, 5, 2);
+	hims_lrw_mark_dirty(&f.lrw, 6, 3);
+	CHECK(hims_lrw_write_begin(&f.lrw, 4, 1));
+	CHECK_EQ(hims_lrw_pick_run(&f.lrw, 8, &first, &min_seq), 2);
+	CHECK_EQ(first, 5);
+	CHECK_EQ(min_seq, 2);
+	/* Writes to blocks under writeback wait for the copy. */
+	CHECK(!hims_lrw_write_begin(&f.lrw, 3, 3));
+	CHECK_EQ(f.writing[3], 0);
+	CHECK_EQ(f.writing[4], 1);
+	hims_lrw_writeback_done(&f.lrw, 5, 2, true, 99);
+	CHECK(hims_lrw_write_begin(&f.lrw, 3, 3));
+	CHECK_EQ(f.writing[4], 2);
+	CHECK(!hims_lrw_write_end(&f.lrw, 3, 3));
+	CHECK(!hims_lrw_write_end(&f.lrw, 4, 1));
+	CHECK_EQ(hims_lrw_pick_run(&f.lrw, 8, &first, &min_seq), 1);
+	CHECK_EQ(first, 4);
+	hims_lrw_writeback_done(&f.lrw, 4, 1, true, 99);
+
+	/* At most HIMS_LRW_MAX_WRITING writes per block; the next one waits. */
+	for (i = 0; i < HIMS_LRW_MAX_WRITING; i++)
+		CHECK(hims_lrw_write_begin(&f.lrw, 9, 1));
+	CHECK(!hims_lrw_write_begin(&f.lrw, 8, 2));
+	CHECK_EQ(f.writing[8], 0);
+	CHECK(hims_lrw_write_end(&f.lrw, 9, 1));
+	CHECK(hims_lrw_write_begin(&f.lrw, 8, 2));
+	CHECK(hims_lrw_write_end(&f.lrw, 8, 2));	/* 9 was full again */
+	fixture_free(&f);
+}
+
 /*
  * The randomized model test.  The model knows, per block, whether it is
  * dirty, under writeback, and the number of its last write; everything the
@@ -340,6 +384,11 @@ struct model {
 		u32 first, len;
 	} inflight[M_MAX_INFLIGHT];
 	u32 nr_inflight;
+	u32 writing[M_BLOCKS];	/* writes in flight per block */
+	struct {
+		u32 first, len;
+	} writes[M_MAX_INFLIGHT];	/* writes begun, not ended */
+	u32 nr_writes;
 	u64 next_seq;
 };
 
@@ -408,13 +457,51 @@ static void model_mark_dirty(struct lrw_fixture *f, u32 block)
 	u64 seq = m.next_seq++;
 
 	hims_lrw_mark_dirty(&f->lrw, block, seq);
+	/* A dirty block keeps the number of the write that dirtied it. */
+	if (!m.dirty[block])
+		m.seq[block] = seq;
 	m.dirty[block] = true;
-	m.seq[block] = seq;
 }
 
 static bool takeable(u32 block)
 {
-	return m.dirty[block] && !m.writeback[block];
+	return m.dirty[block] && !m.writeback[block] && !m.writing[block];
+}
+
+/* Begin a write of [first, first + len); it may have to wait. */
+static bool model_write_begin(struct lrw_fixture *f, u32 first, u32 len)
+{
+	bool want = true, got;
+	u32 block;
+
+	for (block = first; block < first + len; block++)
+		if (m.writeback[block] || m.writing[block] == HIMS_LRW_MAX_WRITING)
+			want = false;
+	got = hims_lrw_write_begin(&f->lrw, first, len);
+	if (!CHECK_EQ(got, want) || !got)
+		return got == want;
+	for (block = first; block < first + len; block++)
+		m.writing[block]++;
+	m.writes[m.nr_writes].first = first;
+	m.writes[m.nr_writes].len = len;
+	m.nr_writes++;
+	return true;
+}
+
+/* End write @i, which completed: its blocks become dirty. */
+static bool model_write_end(struct lrw_fixture *f, u32 i)
+{
+	u32 first = m.writes[i].first, len = m.writes[i].len, block;
+	bool was_full = false;
+
+	m.writes[i] = m.writes[--m.nr_writes];
+	for (block = first; block < first + len; block++)
+		was_full |= m.writing[block]-- == HIMS_LRW_MAX_WRITING;
+	if (!CHECK_EQ(hims_lrw_write_end(&f->lrw, first, len), was_full))
+		return false;
+	for (block = first; block < first + len; block++)
+		model_mark_dirty(f, block);
+	return true;
 }
 
 static bool model_pick_run(struct lrw_fixture *f, u32 max_run)
@@ -434,7 +521,7 @@ static bool model_pick_run(struct lrw_fixture *f, u32 max_run)
 		return false;
 	/* The least recently written takeable block is in the run ... */
 	ok &= CHECK(first <= oldest && oldest < first + n);
-	/* ... every block of it was dirty and not under writeback ... */
+	/* ... every block of it was dirty, not under writeback, not written ... */
 	for (block = first; block < first + n; block++) {
 		ok &= CHECK(takeable(block));
 		want_min = min(want_min, m.seq[block]);
@@ -486,7 +573,7 @@ static void test_model(void)
 	struct lrw_fixture f;
 	u64 rng = 0x68696d73, op;
 	u32 block, i, n;
-	u32 picked = 0, coalesced = 0, redirtied = 0, failed = 0;
+	u32 picked = 0, coalesced = 0, redirtied = 0, failed = 0, began = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.next_seq = 1;
@@ -502,7 +589,19 @@ static void test_model(void)
 	for (op = 1; op <= M_OPS; op++) {
 		u64 r = unit_rand_below(&rng, 100);
 
-		if (r < 45) {
+		if (r < 15) {
+			/* Begin a write; end one. */
+			if (m.nr_writes < M_MAX_INFLIGHT) {
+				block = unit_rand_below(&rng, M_BLOCKS - 4);
+				n = 1 + unit_rand_below(&rng, 4);
+				if (!model_write_begin(&f, block, n))
+					break;
+				began++;
+			}
+			if (m.nr_writes && unit_rand_below(&rng, 2) &&
+			    !model_write_end(&f, unit_rand_below(&rng, m.nr_writes)))
+				break;
+		} else if (r < 45) {
 			/* A write: a single block, or a short sequential burst. */
 			block = unit_rand_below(&rng, M_BLOCKS);
 			n = unit_rand_below(&rng, 4) ? 1 : 1 + unit_rand_below(&rng, 16);
@@ -540,7 +639,10 @@ static void test_model(void)
 			break;
 	}
 
-	/* Drain: finish every copy, then write everything back. */
+	/* Drain: end every write, finish every copy, write everything back. */
+	while (m.nr_writes)
+		if (!model_write_end(&f, 0))
+			break;
 	while (m.nr_inflight)
 		model_writeback_done(&f, 0, true);
 	CHECK(check_invariants(&f, op));
@@ -559,8 +661,10 @@ static void test_model(void)
 	CHECK(coalesced > 1000);
 	CHECK(redirtied > 1000);
 	CHECK(failed > 1000);
-	printf("model: %u runs (%u coalesced), %u rewrites under writeback, %u failed copies\n",
-	       picked, coalesced, redirtied, failed);
+	CHECK(began > 1000);
+	printf("model: %u runs (%u coalesced), %u rewrites under writeback, ", picked, coalesced,
+	       redirtied);
+	printf("%u failed copies, %u writes begun\n", failed, began);
 out:
 	fixture_free(&f);
 }
@@ -572,6 +676,7 @@ int main(void)
 	test_coalesce();
 	test_redirty_during_writeback();
 	test_failed_writeback();
+	test_writing();
 	test_model();
 	return unit_result("hims-lrw");
 }
