@@ -55,6 +55,16 @@ size_bytes() {
 	numfmt --from=iec "$1"
 }
 
+# How loaded the host is, in percent (100..400): runnable tasks (the 1-minute
+# load average) per CPU.  Under TCG a guest that gets a third of the CPU it
+# could use boots and runs three times as slowly, so the host's deadlines
+# for a guest (to boot, between tests, the grace after a test's timeout)
+# are stretched by this; the guest stretches a test's timeout itself, by
+# its own measure (tests/vm/guest-init), and says so in its START line.
+host_load() {
+	awk -v n="$(nproc)" '{ f = int($1 * 100 / n); print (f < 100 ? 100 : (f > 400 ? 400 : f)) }' /proc/loadavg
+}
+
 # qemu_boot <dir> <tests,comma> <boot#> <memory> <nvme-size|""> <disk>...
 # Leaves results.log and console.log in <dir>; returns when qemu is gone.
 qemu_boot() {
@@ -94,18 +104,33 @@ qemu_boot() {
 		return 0
 	fi
 	"${cmd[@]}" &
-	local qpid=$! deadline now current='' line seen=0
+	local qpid=$! deadline now current='' line seen=0 limit slow cs started since
 	echo "$qpid" > "$dir/qemu.pid"
-	deadline=$(($(date +%s) + 180))	# boot to the first test
+	started=$(date +%s)
+	echo "qemu started $(date -d "@$started" +%T), host load $(host_load)%" >> "$dir/harness.log"
+	# Waits for the guest: <wait_s> seconds, stretched by the host's load as
+	# it is now (re-read every few seconds, so a load that rises later
+	# still counts).  180 s to boot to the first test.
+	local wait_s=180 load=100 polls=0
+	since=$started
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 0.3
 		# Only look at lines we have not seen yet.
 		while IFS= read -r line; do
 			seen=$((seen + 1))
 			case "$line" in
+			"BOOT "*)
+				echo "the kernel reached init after ${line#BOOT } s of guest time," \
+					"$(($(date +%s) - started)) s after qemu started; host load ${load}%" >> "$dir/harness.log"
+				;;
 			"START "*)
-				current=${line#START }
-				deadline=$(($(date +%s) + $(header "$current" timeout 300) + ${HIMS_HANG_GRACE:-60}))
+				# START <test> [<timeout in the guest, stretched> <slowdown %>
+				# <the calibration loop's centiseconds>]
+				read -r current limit slow cs <<<"${line#START }"
+				[ -n "$limit" ] || limit=$(header "$current" timeout 300)
+				since=$(date +%s)
+				echo "$current started $((since - started)) s after qemu; timeout ${limit} s" \
+					"(slowdown ${slow:-?}%: ${cs:-?} cs); host load ${load}%" >> "$dir/harness.log"
 				;;
 			"POWERCUT "*)
 				kill -9 "$qpid" 2>/dev/null || true
@@ -115,13 +140,22 @@ qemu_boot() {
 				;;
 			"RESULT "*)
 				current=
-				deadline=$(($(date +%s) + 120))
+				since=$(date +%s) wait_s=120
 				;;
 			esac
 		done < <(tail -n +$((seen + 1)) "$dir/results.log" | tr -d '\r')
 		now=$(date +%s)
+		polls=$((polls + 1))
+		[ $((polls % 10)) = 1 ] && load=$(host_load)
+		# The guest stretched a test's timeout itself; only the grace is ours.
+		if [ -n "$current" ]; then
+			deadline=$((since + limit + ${HIMS_HANG_GRACE:-60} * load / 100))
+		else
+			deadline=$((since + wait_s * load / 100))
+		fi
 		if [ "$now" -gt "$deadline" ]; then
 			echo "HOSTTIMEOUT ${current:-boot}" >> "$dir/results.log"
+			echo "host timeout after $((now - since)) s waiting for ${current:-the guest}; host load ${load}%" >> "$dir/harness.log"
 			kill -9 "$qpid" 2>/dev/null || true
 		fi
 	done
@@ -139,7 +173,7 @@ outcome() {
 		echo "FAIL $(grep "^RESULT FAIL $t " <<<"$res" | head -n 1 | cut -d' ' -f4-)"
 	elif grep -q "^POWERCUT $t\$" <<<"$res"; then
 		echo CUT
-	elif grep -q "^START $t\$" <<<"$res"; then
+	elif grep -Eq "^START $t( |$)" <<<"$res"; then
 		local why="guest died"
 		grep -q "^HOSTTIMEOUT $t\$" <<<"$res" && why="hung (host timeout)"
 		grep -q "Kernel panic" "$dir/console.log" 2>/dev/null &&
@@ -238,7 +272,7 @@ while [ ${#single[@]} -gt 0 ]; do
 			continue
 		fi
 		for t in "${rest[@]}"; do
-			report "$t" "FAIL never started (guest did not boot?)" "$dir"
+			report "$t" "FAIL never started ($(tail -n 1 "$dir/harness.log"))" "$dir"
 		done
 		break
 	fi
@@ -268,7 +302,7 @@ for t in "${multi[@]}"; do
 		fi
 		case "$res" in
 		PASS|CUT) [ "$b" = "$boots" ] && [ "$res" = CUT ] && res="FAIL cut the power in its last boot" ;;
-		NOTRUN) res="FAIL boot $b: never started" ;;
+		NOTRUN) res="FAIL boot $b: never started ($(tail -n 1 "$dir/harness.log"))" ;;
 		esac
 		case "$res" in FAIL*) res="FAIL boot $b: ${res#FAIL }"; break ;; esac
 	done
