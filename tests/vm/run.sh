@@ -81,7 +81,7 @@ qemu_boot() {
 		       -device "virtio-blk-pci,drive=dx")
 	fi
 	if [ -n "$nvme" ]; then
-		[ -e "$dir/nvme.img" ] || truncate -s "$nvme" "$dir/nvme.img"
+		[ -e "$dir/nvme.img" ] || new_image "$dir/nvme.img" "$nvme" "${fill:-zero}"
 		args+=(-drive "file=$dir/nvme.img,format=raw,if=none,id=nv0,cache=writeback"
 		       -device "nvme,drive=nv0,serial=himsnvme")
 	fi
@@ -200,11 +200,36 @@ report() { # report <test> <PASS|FAIL why> <dir>
 	fi
 }
 
-disk_images() { # disk_images <dir> <sizes...>: create missing images, print paths
-	local dir=$1 i=0 s
-	shift
+# Old data: every 64 bytes the line below, so every sector and block of a
+# disk that no test wrote says so (hexdump shows "HIMS OLD DATA").  A real
+# SSD is never all zeroes; a test that reads back what it never wrote (or
+# what a power cut lost) must not find zeroes it could take for "nothing".
+old_data_line='HIMS OLD DATA: never written in this run, left from an old use.'
+
+new_image() { # new_image <file> <size> <zero|old>: a new disk image
+	local n c=$((64 << 20)) chunk=$out/old-data.64M i
+	if [ "$3" = old ]; then
+		# 64 MiB of lines made once, then copied: 1-6 s per GiB.
+		if [ ! -s "$chunk" ]; then
+			{ yes "$old_data_line" || true; } | head -c "$c" > "$chunk.tmp"
+			mv "$chunk.tmp" "$chunk"
+		fi
+		n=$(size_bytes "$2")
+		{
+			for ((i = 0; i < n / c; i++)); do cat "$chunk"; done
+			head -c $((n % c)) "$chunk"
+		} > "$1"
+	else
+		truncate -s "$2" "$1"
+	fi
+}
+
+# disk_images <dir> <zero|old> <sizes...>: create missing images, print paths
+disk_images() {
+	local dir=$1 fill=$2 i=0 s
+	shift 2
 	for s in "$@"; do
-		[ -e "$dir/disk$i.img" ] || truncate -s "$s" "$dir/disk$i.img"
+		[ -e "$dir/disk$i.img" ] || new_image "$dir/disk$i.img" "$s" "$fill"
 		echo "$dir/disk$i.img"
 		i=$((i + 1))
 	done
@@ -214,7 +239,7 @@ if [ "$shell" = 1 ]; then
 	dir=$out/shell
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	mapfile -t disks < <(disk_images "$dir" 2G 1G)
+	mapfile -t disks < <(disk_images "$dir" zero 2G 1G)
 	qemu_boot "$dir" "" 1 4G 1G "${disks[@]}"
 	exit 0
 fi
@@ -251,7 +276,7 @@ while [ ${#single[@]} -gt 0 ]; do
 			fi
 		done
 	done
-	mapfile -t disks < <(disk_images "$dir" "${sizes[@]}")
+	mapfile -t disks < <(disk_images "$dir" zero "${sizes[@]}")
 	qemu_boot "$dir" "$(IFS=,; echo "${single[*]}")" 1 "$mem" "$nvme" "${disks[@]}"
 	rest=()
 	for t in "${single[@]}"; do
@@ -285,13 +310,14 @@ for t in "${multi[@]}"; do
 	base=$out/$(echo "$t" | tr / _)
 	rm -rf "$base"
 	mkdir -p "$base"
-	mapfile -t disks < <(disk_images "$base" "${ds[@]}")
+	# Its own disks, and the power cuts: they start full of old data.
+	mapfile -t disks < <(disk_images "$base" old "${ds[@]}")
 	res=
 	for b in $(seq 1 "$boots"); do
 		dir=$base/boot$b
 		mkdir -p "$dir"
 		[ -e "$base/nvme.img" ] && ln -sf "$base/nvme.img" "$dir/nvme.img"
-		qemu_boot "$dir" "$t" "$b" "$(header "$t" memory 2G)" "$(header "$t" nvme "")" "${disks[@]}"
+		fill=old qemu_boot "$dir" "$t" "$b" "$(header "$t" memory 2G)" "$(header "$t" nvme "")" "${disks[@]}"
 		[ -e "$dir/nvme.img" ] && [ ! -e "$base/nvme.img" ] && mv "$dir/nvme.img" "$base/nvme.img"
 		res=$(outcome "$dir" "$t")
 		if [ "$res" = NOTRUN ]; then
