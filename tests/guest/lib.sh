@@ -74,15 +74,36 @@ fio_pattern() { # fio_pattern write|check <dev> <offset> <size> <seed> [fio opti
 		--output-format=terse --minimal "$@" $only > /dev/null
 }
 
+# at_exit <command>: run <command> <exit status> when the test exits (after
+# the commands registered before it); the test's exit status is kept.
+_at_exit=
+at_exit() {
+	_at_exit="$_at_exit $1"
+	# shellcheck disable=SC2154 # _rc and _f are set inside the trap
+	trap '_rc=$?; for _f in $_at_exit; do $_f $_rc; done; exit $_rc' EXIT
+}
+
 # When the test fails, show the tail of the kernel log (call once, early).
 dmesg_on_fail() {
-	# shellcheck disable=SC2154 # _rc is set inside the trap
-	trap '_rc=$?; if [ $_rc != 0 ]; then echo "--- kernel log (tail)"; dmesg | tail -n 25; echo "--- failed with status $_rc (see above)"; fi; exit $_rc' EXIT
+	at_exit _dmesg_tail
+}
+_dmesg_tail() {
+	if [ "$1" != 0 ]; then
+		echo "--- kernel log (tail)"
+		dmesg | tail -n 25
+		echo "--- failed with status $1 (see above)"
+	fi
 }
 
 # --- dm-feedbac tests: cgroups and fio in them
 
 CG=/sys/fs/cgroup
+# A test's cgroups live under a cgroup named after the test, so that
+# nothing an earlier test of the same boot left behind (a cgroup with the
+# io controller enabled below it takes no processes: EBUSY) gets in the way.
+# FB_CG is its directory, FB_CGP its path for dm-feedbac's weight message.
+FB_CGP=/$(basename "${TEST:-test}")
+FB_CG=$CG$FB_CGP
 
 # A 20 MB/s null_blk (/dev/nullb0), so that the device and not the guest's
 # CPU is the bottleneck; dm-feedbac; the io controller for the cgroups
@@ -93,7 +114,46 @@ fb_setup() {
 	echo +io > $CG/cgroup.subtree_control
 }
 
-# Did fio (terse output in $1) finish without error?
+# Make cgroups $FB_CG/<name> (a/b: b under a) with the io controller on
+# for each, and remove them, after stopping what runs in them, when the
+# test exits.
+fb_cgroups() { # fb_cgroups <name>...
+	local g
+	if [ ! -d "$FB_CG" ]; then
+		echo +io > $CG/cgroup.subtree_control
+		mkdir "$FB_CG"
+		at_exit fb_cleanup
+	fi
+	echo +io > "$FB_CG/cgroup.subtree_control"
+	for g; do
+		[ "${g%/*}" = "$g" ] || echo +io > "$FB_CG/${g%/*}/cgroup.subtree_control"
+		mkdir "$FB_CG/$g"
+	done
+}
+
+# The cgroup id of $FB_CG/<name>, as dm-feedbac's status shows it.
+fb_id() {
+	stat -c %i "$FB_CG/$1"
+}
+
+# Kill what still runs in the test's cgroups and remove them (innermost
+# first); the EXIT trap of fb_cgroups.
+fb_cleanup() {
+	local d i
+	find "$FB_CG" -depth -type d 2>/dev/null | while read -r d; do
+		i=0
+		while [ -n "$(cat "$d/cgroup.procs")" ] && [ $i -lt 50 ]; do
+			# shellcheck disable=SC2046 # process ids
+			kill -9 $(cat "$d/cgroup.procs") 2>/dev/null
+			sleep 0.1
+			i=$((i + 1))
+		done
+		rmdir "$d" 2>/dev/null || echo "warning: cannot remove cgroup $d"
+	done
+}
+
+# Did fio (terse output in $1) finish without error?  fio stopped by
+# fb_fio_stop (SIGTERM) reports as usual, with error 0.
 fio_ok() {
 	awk -F';' '$1 == 3 && $5 == 0 { ok = 1 } END { exit !ok }' "$1"
 }
@@ -101,22 +161,127 @@ fio_ok() {
 # Bytes (read + written) dm-feedbac device <name> issued for cgroup id <id>
 # (0: the default group), from its status.
 fb_group_bytes() { # fb_group_bytes <name> <id>
-	dmsetup status "$1" | awk -v id="$2" '{
-		n = $12; for (i = 0; i < n; i++) {
+	dmsetup status "$1" | fb_bytes_of "$2"
+}
+
+# The bytes of group <id> in a dm-feedbac status line on stdin.
+fb_bytes_of() { # fb_bytes_of <id>
+	awk -v id="$1" '{
+		n = $12; b = 0
+		for (i = 0; i < n; i++) {
 			f = 13 + 8 * i
-			if ($f == id) print $(f + 3) + $(f + 5)
+			if ($f == id) b = $(f + 3) + $(f + 5)
 		}
+		print b
 	}'
 }
 
-# fio 4 KiB <rw> at iodepth 16 on <dev> for <seconds>, in the background, in
-# cgroup $CG/<cgroup>; its terse output goes to /tmp/work/<name>.out, <name>
-# being the cgroup's last component.
-fb_fio_in() { # fb_fio_in <dev> <cgroup> <rw> <seconds>
-	sh -c "echo \$\$ > $CG/$2/cgroup.procs && exec fio --name=$(basename "$2") \
-		--filename=$1 --direct=1 --ioengine=libaio --rw=$3 \
-		--bs=4k --iodepth=16 --runtime=$4 --time_based \
-		--output-format=terse > /tmp/work/$(basename "$2").out 2>&1" &
+# fio, <rw> of <bs> (default 64k: few enough bios that the device, not the
+# guest's CPU, is the bottleneck even on a loaded TCG host) at iodepth 16 on
+# <dev>, in the background in cgroup $FB_CG/<group>, until fb_fio_stop (or
+# 15 minutes); its terse output goes to /tmp/work/<group, / as _>.out.
+# Returns once fio is in its cgroup; fails if it could not get there.
+fb_fio_start() { # fb_fio_start <group> <dev> <rw> [<bs>]
+	local g=$1 tag pid i=0
+	tag=$(echo "$1" | tr / _)
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec fio --name="$1" \
+		--filename="$2" --direct=1 --ioengine=libaio --rw="$3" \
+		--bs="$4" --iodepth=16 --runtime=900 --time_based \
+		--output-format=terse' "$FB_CG/$g" "$tag" "$2" "$3" "${4:-64k}" \
+		> "/tmp/work/$tag.out" 2>&1 &
+	pid=$!
+	echo "$pid" > "/tmp/work/$tag.fio"
+	until grep -qx "$pid" "$FB_CG/$g/cgroup.procs"; do
+		if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 300 ]; then
+			cat "/tmp/work/$tag.out"
+			fail "fio could not join cgroup $g"
+		fi
+		i=$((i + 1))
+		sleep 0.1
+	done
+}
+
+# Is every fio that fb_fio_start started and fb_fio_stop did not stop still
+# running?  Fail if not.
+fb_fio_running() {
+	local f
+	for f in /tmp/work/*.fio; do
+		[ -e "$f" ] || continue
+		kill -0 "$(cat "$f")" 2>/dev/null ||
+			{ cat "${f%.fio}.out"; fail "fio in ${f##*/} ended early"; }
+	done
+}
+
+# Stop the fio of each <group> and check that it ran without error.
+fb_fio_stop() { # fb_fio_stop <group>...
+	local g tag pid
+	for g; do
+		tag=$(echo "$g" | tr / _)
+		pid=$(cat "/tmp/work/$tag.fio")
+		rm "/tmp/work/$tag.fio"
+		kill -TERM "$pid" 2>/dev/null || fail "fio in $g ended before it was stopped"
+		wait "$pid" || true	# 128: stopped by the signal
+		fio_ok "/tmp/work/$tag.out" || { cat "/tmp/work/$tag.out"; fail "fio in $g failed"; }
+	done
+}
+
+# Wait (up to 60 s) until every <group> (a cgroup with a weight) issues I/O
+# through dm-feedbac device <name>: fio takes a while to start on a loaded
+# TCG guest, and a share measured before every group is busy means nothing.
+fb_wait_busy() { # fb_wait_busy <name> <group>...
+	local name=$1 g st idle i=0
+	shift
+	dmsetup message "$name" 0 clear_stats
+	while :; do
+		sleep 0.5
+		st=$(dmsetup status "$name")
+		fb_fio_running
+		idle=
+		for g; do
+			[ "$(echo "$st" | fb_bytes_of "$(fb_id "$g")")" -gt 0 ] || idle="$idle $g"
+		done
+		[ -n "$idle" ] || return 0
+		i=$((i + 1))
+		[ $i -lt 120 ] || fail "no I/O from$idle after 60 s"
+	done
+}
+
+# Measure the bytes each <group> moves through dm-feedbac device <name>
+# while the groups together move <bytes> (a window of data, not of time:
+# the same statistics however slow the guest runs), taken from one status
+# line.  Sets B_<group, / as _> for each, B_default for the default group,
+# B_total, and MS to the window's length in milliseconds.  Every fio
+# started and not stopped must run all through the window.
+fb_measure() { # fb_measure <name> <bytes> <group>...
+	local name=$1 want=$2 g st sum t0 t1 i=0
+	shift 2
+	dmsetup message "$name" 0 clear_stats
+	t0=$(fb_uptime_ms)
+	while :; do
+		sleep 0.5
+		st=$(dmsetup status "$name")
+		t1=$(fb_uptime_ms)
+		sum=0
+		for g; do
+			sum=$((sum + $(echo "$st" | fb_bytes_of "$(fb_id "$g")")))
+		done
+		[ "$sum" -ge "$want" ] && break
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail "only $sum of $want bytes in 300 s"
+	done
+	fb_fio_running
+	for g; do
+		eval "B_$(echo "$g" | tr / _)=\$(echo \"\$st\" | fb_bytes_of $(fb_id "$g"))"
+	done
+	B_default=$(echo "$st" | fb_bytes_of 0)
+	B_total=$sum
+	MS=$((t1 - t0))
+	echo "$(echo "$st" | cut -d' ' -f4-12); $sum bytes in $MS ms"
+}
+
+# Milliseconds since boot.
+fb_uptime_ms() {
+	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
 }
 
 # A dm-linear "leg" over a disk, whose table a test swaps to dm-flakey or

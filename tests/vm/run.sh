@@ -55,6 +55,16 @@ size_bytes() {
 	numfmt --from=iec "$1"
 }
 
+# How loaded the host is, in percent (100..400): runnable tasks (the 1-minute
+# load average) per CPU.  Under TCG a guest that gets a third of the CPU it
+# could use boots and runs three times as slowly, so the host's deadlines
+# for a guest (to boot, between tests, the grace after a test's timeout)
+# are stretched by this; the guest stretches a test's timeout itself, by
+# its own measure (tests/vm/guest-init), and says so in its START line.
+host_load() {
+	awk -v n="$(nproc)" '{ f = int($1 * 100 / n); print (f < 100 ? 100 : (f > 400 ? 400 : f)) }' /proc/loadavg
+}
+
 # qemu_boot <dir> <tests,comma> <boot#> <memory> <nvme-size|""> <disk>...
 # Leaves results.log and console.log in <dir>; returns when qemu is gone.
 qemu_boot() {
@@ -71,7 +81,7 @@ qemu_boot() {
 		       -device "virtio-blk-pci,drive=dx")
 	fi
 	if [ -n "$nvme" ]; then
-		[ -e "$dir/nvme.img" ] || truncate -s "$nvme" "$dir/nvme.img"
+		[ -e "$dir/nvme.img" ] || new_image "$dir/nvme.img" "$nvme" "${fill:-zero}"
 		args+=(-drive "file=$dir/nvme.img,format=raw,if=none,id=nv0,cache=writeback"
 		       -device "nvme,drive=nv0,serial=himsnvme")
 	fi
@@ -94,18 +104,33 @@ qemu_boot() {
 		return 0
 	fi
 	"${cmd[@]}" &
-	local qpid=$! deadline now current='' line seen=0
+	local qpid=$! deadline now current='' line seen=0 limit slow cs started since
 	echo "$qpid" > "$dir/qemu.pid"
-	deadline=$(($(date +%s) + 180))	# boot to the first test
+	started=$(date +%s)
+	echo "qemu started $(date -d "@$started" +%T), host load $(host_load)%" >> "$dir/harness.log"
+	# Waits for the guest: <wait_s> seconds, stretched by the host's load as
+	# it is now (re-read every few seconds, so a load that rises later
+	# still counts).  180 s to boot to the first test.
+	local wait_s=180 load=100 polls=0
+	since=$started
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 0.3
 		# Only look at lines we have not seen yet.
 		while IFS= read -r line; do
 			seen=$((seen + 1))
 			case "$line" in
+			"BOOT "*)
+				echo "the kernel reached init after ${line#BOOT } s of guest time," \
+					"$(($(date +%s) - started)) s after qemu started; host load ${load}%" >> "$dir/harness.log"
+				;;
 			"START "*)
-				current=${line#START }
-				deadline=$(($(date +%s) + $(header "$current" timeout 300) + ${HIMS_HANG_GRACE:-60}))
+				# START <test> [<timeout in the guest, stretched> <slowdown %>
+				# <the calibration loop's centiseconds>]
+				read -r current limit slow cs <<<"${line#START }"
+				[ -n "$limit" ] || limit=$(header "$current" timeout 300)
+				since=$(date +%s)
+				echo "$current started $((since - started)) s after qemu; timeout ${limit} s" \
+					"(slowdown ${slow:-?}%: ${cs:-?} cs); host load ${load}%" >> "$dir/harness.log"
 				;;
 			"POWERCUT "*)
 				kill -9 "$qpid" 2>/dev/null || true
@@ -115,13 +140,22 @@ qemu_boot() {
 				;;
 			"RESULT "*)
 				current=
-				deadline=$(($(date +%s) + 120))
+				since=$(date +%s) wait_s=120
 				;;
 			esac
 		done < <(tail -n +$((seen + 1)) "$dir/results.log" | tr -d '\r')
 		now=$(date +%s)
+		polls=$((polls + 1))
+		[ $((polls % 10)) = 1 ] && load=$(host_load)
+		# The guest stretched a test's timeout itself; only the grace is ours.
+		if [ -n "$current" ]; then
+			deadline=$((since + limit + ${HIMS_HANG_GRACE:-60} * load / 100))
+		else
+			deadline=$((since + wait_s * load / 100))
+		fi
 		if [ "$now" -gt "$deadline" ]; then
 			echo "HOSTTIMEOUT ${current:-boot}" >> "$dir/results.log"
+			echo "host timeout after $((now - since)) s waiting for ${current:-the guest}; host load ${load}%" >> "$dir/harness.log"
 			kill -9 "$qpid" 2>/dev/null || true
 		fi
 	done
@@ -139,7 +173,7 @@ outcome() {
 		echo "FAIL $(grep "^RESULT FAIL $t " <<<"$res" | head -n 1 | cut -d' ' -f4-)"
 	elif grep -q "^POWERCUT $t\$" <<<"$res"; then
 		echo CUT
-	elif grep -q "^START $t\$" <<<"$res"; then
+	elif grep -Eq "^START $t( |$)" <<<"$res"; then
 		local why="guest died"
 		grep -q "^HOSTTIMEOUT $t\$" <<<"$res" && why="hung (host timeout)"
 		grep -q "Kernel panic" "$dir/console.log" 2>/dev/null &&
@@ -166,11 +200,36 @@ report() { # report <test> <PASS|FAIL why> <dir>
 	fi
 }
 
-disk_images() { # disk_images <dir> <sizes...>: create missing images, print paths
-	local dir=$1 i=0 s
-	shift
+# Old data: every 64 bytes the line below, so every sector and block of a
+# disk that no test wrote says so (hexdump shows "HIMS OLD DATA").  A real
+# SSD is never all zeroes; a test that reads back what it never wrote (or
+# what a power cut lost) must not find zeroes it could take for "nothing".
+old_data_line='HIMS OLD DATA: never written in this run, left from an old use.'
+
+new_image() { # new_image <file> <size> <zero|old>: a new disk image
+	local n c=$((64 << 20)) chunk=$out/old-data.64M i
+	if [ "$3" = old ]; then
+		# 64 MiB of lines made once, then copied: 1-6 s per GiB.
+		if [ ! -s "$chunk" ]; then
+			{ yes "$old_data_line" || true; } | head -c "$c" > "$chunk.tmp"
+			mv "$chunk.tmp" "$chunk"
+		fi
+		n=$(size_bytes "$2")
+		{
+			for ((i = 0; i < n / c; i++)); do cat "$chunk"; done
+			head -c $((n % c)) "$chunk"
+		} > "$1"
+	else
+		truncate -s "$2" "$1"
+	fi
+}
+
+# disk_images <dir> <zero|old> <sizes...>: create missing images, print paths
+disk_images() {
+	local dir=$1 fill=$2 i=0 s
+	shift 2
 	for s in "$@"; do
-		[ -e "$dir/disk$i.img" ] || truncate -s "$s" "$dir/disk$i.img"
+		[ -e "$dir/disk$i.img" ] || new_image "$dir/disk$i.img" "$s" "$fill"
 		echo "$dir/disk$i.img"
 		i=$((i + 1))
 	done
@@ -180,7 +239,7 @@ if [ "$shell" = 1 ]; then
 	dir=$out/shell
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	mapfile -t disks < <(disk_images "$dir" 2G 1G)
+	mapfile -t disks < <(disk_images "$dir" zero 2G 1G)
 	qemu_boot "$dir" "" 1 4G 1G "${disks[@]}"
 	exit 0
 fi
@@ -217,7 +276,7 @@ while [ ${#single[@]} -gt 0 ]; do
 			fi
 		done
 	done
-	mapfile -t disks < <(disk_images "$dir" "${sizes[@]}")
+	mapfile -t disks < <(disk_images "$dir" zero "${sizes[@]}")
 	qemu_boot "$dir" "$(IFS=,; echo "${single[*]}")" 1 "$mem" "$nvme" "${disks[@]}"
 	rest=()
 	for t in "${single[@]}"; do
@@ -238,7 +297,7 @@ while [ ${#single[@]} -gt 0 ]; do
 			continue
 		fi
 		for t in "${rest[@]}"; do
-			report "$t" "FAIL never started (guest did not boot?)" "$dir"
+			report "$t" "FAIL never started ($(tail -n 1 "$dir/harness.log"))" "$dir"
 		done
 		break
 	fi
@@ -251,13 +310,14 @@ for t in "${multi[@]}"; do
 	base=$out/$(echo "$t" | tr / _)
 	rm -rf "$base"
 	mkdir -p "$base"
-	mapfile -t disks < <(disk_images "$base" "${ds[@]}")
+	# Its own disks, and the power cuts: they start full of old data.
+	mapfile -t disks < <(disk_images "$base" old "${ds[@]}")
 	res=
 	for b in $(seq 1 "$boots"); do
 		dir=$base/boot$b
 		mkdir -p "$dir"
 		[ -e "$base/nvme.img" ] && ln -sf "$base/nvme.img" "$dir/nvme.img"
-		qemu_boot "$dir" "$t" "$b" "$(header "$t" memory 2G)" "$(header "$t" nvme "")" "${disks[@]}"
+		fill=old qemu_boot "$dir" "$t" "$b" "$(header "$t" memory 2G)" "$(header "$t" nvme "")" "${disks[@]}"
 		[ -e "$dir/nvme.img" ] && [ ! -e "$base/nvme.img" ] && mv "$dir/nvme.img" "$base/nvme.img"
 		res=$(outcome "$dir" "$t")
 		if [ "$res" = NOTRUN ]; then
@@ -268,7 +328,7 @@ for t in "${multi[@]}"; do
 		fi
 		case "$res" in
 		PASS|CUT) [ "$b" = "$boots" ] && [ "$res" = CUT ] && res="FAIL cut the power in its last boot" ;;
-		NOTRUN) res="FAIL boot $b: never started" ;;
+		NOTRUN) res="FAIL boot $b: never started ($(tail -n 1 "$dir/harness.log"))" ;;
 		esac
 		case "$res" in FAIL*) res="FAIL boot $b: ${res#FAIL }"; break ;; esac
 	done

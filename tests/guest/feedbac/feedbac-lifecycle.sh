@@ -32,7 +32,7 @@ must_fail() {
 
 # fio in cgroup $1 for $2 seconds, in the background.
 fio_in() {
-	sh -c "echo \$\$ > $CG/$1/cgroup.procs && exec fio --name=$1 \
+	sh -c "echo \$\$ > $FB_CG/$1/cgroup.procs && exec fio --name=$1 \
 		--filename=$DEV --direct=1 --ioengine=libaio --rw=randread \
 		--bs=4k --iodepth=8 --runtime=$2 --time_based \
 		--output-format=terse > /tmp/work/$1.out 2>&1" &
@@ -40,8 +40,7 @@ fio_in() {
 
 modprobe null_blk nr_devices=1 gb=1 memory_backed=0
 modprobe dm-feedbac
-echo +io > $CG/cgroup.subtree_control
-mkdir -p $CG/slow $CG/fast
+fb_cgroups slow fast
 SECTORS=$(sectors /dev/nullb0)
 
 step "bad tables are refused"
@@ -70,15 +69,15 @@ dmsetup resume fb-life
 [ "$(dmsetup table fb-life)" = "$table" ] || fail "table changed on reload"
 
 step "bad messages are refused"
-must_fail dmsetup message fb-life 0 weight /slow 0
-must_fail dmsetup message fb-life 0 weight /slow 10001
-must_fail dmsetup message fb-life 0 weight /slow heavy
+must_fail dmsetup message fb-life 0 weight "$FB_CGP/slow" 0
+must_fail dmsetup message fb-life 0 weight "$FB_CGP/slow" 10001
+must_fail dmsetup message fb-life 0 weight "$FB_CGP/slow" heavy
 must_fail dmsetup message fb-life 0 weight /no/such/cgroup 100
 must_fail dmsetup message fb-life 0 weight 999999999 100
 must_fail dmsetup message fb-life 0 weight slow 100
-must_fail dmsetup message fb-life 0 clear_weight /slow
+must_fail dmsetup message fb-life 0 clear_weight "$FB_CGP/slow"
 must_fail dmsetup message fb-life 0 weigh /slow 100
-must_fail dmsetup message fb-life 0 weight /slow
+must_fail dmsetup message fb-life 0 weight "$FB_CGP/slow"
 dmesg | grep -q "feedbac: weight must be 1..10000" || fail "no clear error for weights"
 dmesg | grep -q "feedbac: no cgroup '/no/such/cgroup'" || fail "no clear error for paths"
 dmsetup message fb-life 0 weight / 100	# the root cgroup: the default group
@@ -87,21 +86,30 @@ dmsetup message fb-life 0 weight / 100	# the root cgroup: the default group
 # and stays active, "slow" gets a bio or so per period; the rest is held.
 dmsetup load fb-life --table "0 $SECTORS feedbac /dev/nullb0 4 period_ms 5000 min_credit 64"
 dmsetup resume fb-life
-dmsetup message fb-life 0 weight /slow 1
-dmsetup message fb-life 0 weight /fast 10000
+dmsetup message fb-life 0 weight "$FB_CGP/slow" 1
+dmsetup message fb-life 0 weight "$FB_CGP/fast" 10000
 # One read from "fast" keeps it active (with its credit) for a period or two.
 poke_fast() {
-	sh -c "echo \$\$ > $CG/fast/cgroup.procs &&
+	sh -c "echo \$\$ > $FB_CG/fast/cgroup.procs &&
 		exec dd if=$DEV of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null"
 }
+# fio in "slow" for $1 seconds, then bios held.  fio takes a while to start
+# on a loaded host, so "fast" is poked only once "slow" issues: both are
+# then active in the same periods, whenever fio got going.
 hold_some() {
-	poke_fast
 	fio_in slow "$1"
+	i=0
+	while [ "$(fb_group_bytes fb-life "$(fb_id slow)")" = 0 ]; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || fail "fio in slow never issued"
+		sleep 0.2
+	done
+	poke_fast
 	wait_held
 }
 
 step "suspend issues held bios"
-hold_some 20
+hold_some 30
 dmsetup suspend fb-life
 [ "$(held)" -eq 0 ] || fail "bios still held while suspended"
 dmsetup resume fb-life
@@ -111,12 +119,12 @@ step "removing a cgroup with held bios"
 poke_fast
 wait_held
 # Move fio's processes out, remove the cgroup, then its weight (by id).
-SLOW_ID=$(stat -c %i $CG/slow)
+SLOW_ID=$(fb_id slow)
 # shellcheck disable=SC2013 # process ids, one a line
-for pid in $(cat $CG/slow/cgroup.procs); do
+for pid in $(cat "$FB_CG/slow/cgroup.procs"); do
 	echo "$pid" > $CG/cgroup.procs
 done
-rmdir $CG/slow
+rmdir "$FB_CG/slow"
 dmsetup message fb-life 0 clear_weight "$SLOW_ID"
 dmsetup status fb-life
 dmsetup message fb-life 0 weight / 10000	# let it drain
@@ -124,10 +132,10 @@ wait
 fio_ok /tmp/work/slow.out || { cat /tmp/work/slow.out; fail "fio failed"; }
 
 step "table replaced with held bios"
-mkdir -p $CG/slow
+mkdir "$FB_CG/slow"
 dmsetup message fb-life 0 weight / 100
-dmsetup message fb-life 0 weight /slow 1
-hold_some 8
+dmsetup message fb-life 0 weight "$FB_CGP/slow" 1
+hold_some 30
 dmsetup load fb-life --table "0 $SECTORS linear /dev/nullb0 0"
 dmsetup resume fb-life
 wait
@@ -136,8 +144,8 @@ fio_ok /tmp/work/slow.out || { cat /tmp/work/slow.out; fail "fio failed"; }
 step "device force-removed with held bios"
 dmsetup load fb-life --table "0 $SECTORS feedbac /dev/nullb0 4 period_ms 5000 min_credit 64"
 dmsetup resume fb-life
-dmsetup message fb-life 0 weight /slow 1
-dmsetup message fb-life 0 weight /fast 10000
+dmsetup message fb-life 0 weight "$FB_CGP/slow" 1
+dmsetup message fb-life 0 weight "$FB_CGP/fast" 10000
 hold_some 60
 # While fio has the device open, --force swaps in an error table
 # (suspending ours, which issues the held bios) and fio then fails on its
@@ -156,6 +164,5 @@ if [ $swapped = 1 ]; then
 fi
 dmsetup remove fb-life 2>/dev/null || true
 ! dmsetup info fb-life > /dev/null 2>&1 || fail "device still there"
-rmdir $CG/slow $CG/fast
 rmmod dm-feedbac
 rmmod null_blk

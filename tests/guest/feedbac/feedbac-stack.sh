@@ -9,7 +9,7 @@
 
 # fio write+verify of 32M at offset $3 of $2, in cgroup $1, in the background.
 verify_in() {
-	sh -c "echo \$\$ > $CG/$1/cgroup.procs && exec fio --name=$1 \
+	sh -c "echo \$\$ > $FB_CG/$1/cgroup.procs && exec fio --name=$1 \
 		--filename=$2 --direct=1 --ioengine=libaio --rw=randwrite \
 		--bs=4k --iodepth=16 --size=32M --offset=$3 --verify=crc32c \
 		--verify_fatal=1 --do_verify=1 --randrepeat=1 \
@@ -18,8 +18,8 @@ verify_in() {
 
 # Two cgroups verify their own regions of $1 (dm name) at the same time.
 check_device() {
-	dmsetup message "$1" 0 weight /g1 100
-	dmsetup message "$1" 0 weight /g2 25
+	dmsetup message "$1" 0 weight "$FB_CGP/g1" 100
+	dmsetup message "$1" 0 weight "$FB_CGP/g2" 25
 	verify_in g1 "/dev/mapper/$1" 0
 	verify_in g2 "/dev/mapper/$1" 64M
 	wait
@@ -32,10 +32,9 @@ check_device() {
 }
 
 modprobe dm-feedbac
-echo +io > $CG/cgroup.subtree_control
-mkdir -p $CG/g1 $CG/g2
-ID1=$(stat -c %i $CG/g1)
-ID2=$(stat -c %i $CG/g2)
+fb_cgroups g1 g2
+ID1=$(fb_id g1)
+ID2=$(fb_id g2)
 
 step "feedbac over dm-linear"
 dmsetup create fb-lower --table "0 262144 linear $SSD 2048"
@@ -55,4 +54,3 @@ NVME=$(ls /dev/nvme*n1 | head -n 1)
 dmsetup create fb-nvme --table "0 $(sectors "$NVME") feedbac $NVME"
 check_device fb-nvme
 dmsetup remove fb-nvme
-rmdir $CG/g1 $CG/g2

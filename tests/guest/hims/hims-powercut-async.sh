@@ -16,7 +16,11 @@ modprobe brd rd_nr=1 rd_size=65536	# 64 MiB
 dev=/dev/mapper/hpa
 # RAM tier 8192 blocks (32 MiB), 96 MiB of SSD tier after it.
 len=$(( (8192 + 24576) * 8 ))
-dmsetup create hpa --table "0 $len hims /dev/ram0 $SSD async 6 ram_blocks 8192 max_age 86400000 high_watermark 100"
+# The SSD starts full of old data: boot 1 formats it explicitly.
+opts="ram_blocks 8192 max_age 86400000 high_watermark 100"
+[ "$BOOT" = 1 ] && opts="$opts format"
+# shellcheck disable=SC2086 # $opts: the option words
+dmsetup create hpa --table "0 $len hims /dev/ram0 $SSD async $(echo $opts | wc -w) $opts"
 dmsetup status hpa
 
 # Flushed chunks: "name offset size seed fio-options".  ram-new overwrites

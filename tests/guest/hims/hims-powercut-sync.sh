@@ -21,7 +21,8 @@ len=$(( (8192 + 24576) * 8 ))
 
 case "$BOOT" in
 1)
-	dmsetup create hps --table "0 $len hims /dev/ram0 $SSD sync $dmsetup_opts"
+	# The SSD starts full of old data: format it explicitly.
+	dmsetup create hps --table "0 $len hims /dev/ram0 $SSD sync 7 ${dmsetup_opts#6 } format"
 	step "sync writes, no flush"
 	fio_pattern write $dev 0 8M 1
 	fio_pattern write $dev 0 8M 2		# overwrites: 2 must survive

@@ -13,7 +13,8 @@ dmesg_on_fail
 command -v himsctl > /dev/null || fail "himsctl is not in PATH (make tools)"
 case "$BOOT" in
 1)
-	himsctl create boot $SSD --ram brd --ram-size 128M --size 512M --mode async
+	# The SSD starts full of old data: --format.
+	himsctl create boot $SSD --ram brd --ram-size 128M --size 512M --mode async --format
 	fio_pattern write /dev/mapper/boot 0 120M 11
 	fio_pattern write /dev/mapper/boot 300M 64M 12
 	himsctl flush boot
