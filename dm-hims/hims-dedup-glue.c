@@ -195,6 +195,7 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 {
 	u32 phys = res->target;
 	unsigned long flags;
+	bool dirty, kick;
 	int r;
 
 	lockdep_assert_held(&hc->dedup.lock);
@@ -218,19 +219,28 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 		return r;
 	if (READ_ONCE(hc->mode) == HIMS_SYNC) {
 		spin_lock_irqsave(&hc->lock, flags);
-		r = hims_range_has(hc, phys, phys, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
+		dirty = hims_range_has(hc, phys, phys, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
 		spin_unlock_irqrestore(&hc->lock, flags);
-		if (!r)
-			return hims_ssd_io(hc, hims_mirror_block(&hc->geo, hims_pblock(phys)),
-					   hc->dedup.data_page, REQ_OP_WRITE);
+		if (!dirty) {
+			r = hims_ssd_io(hc, hims_mirror_block(&hc->geo, hims_pblock(phys)),
+					hc->dedup.data_page, REQ_OP_WRITE);
+			/*
+			 * A failed write is undone, except in place: that
+			 * block keeps its mapping and RAM its new data, so
+			 * writeback brings the mirror in line (or the error
+			 * state does).
+			 */
+			if (!r || !res->in_place)
+				return r;
+		}
 	}
 	spin_lock_irqsave(&hc->lock, flags);
 	hims_lrw_mark_dirty(&hc->blocks.lrw, phys, ++hc->blocks.write_seq);
-	r = hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
+	kick = hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
 	spin_unlock_irqrestore(&hc->lock, flags);
-	if (r)
+	if (kick)
 		hims_kick_writeback(hc);
-	return 0;
+	return r;
 }
 
 /* One logical block of a write: @skip bytes into the bio, @len bytes. */
@@ -269,7 +279,11 @@ static int hims_dedup_write_block(struct hims_c *hc, struct bio *bio, u32 lblk,
 			r = -ENOSPC;
 		} else if (res.action == HIMS_DEDUP_WRITE || res.action == HIMS_DEDUP_SPILL) {
 			r = hims_dedup_store(hc, &res);
-			hims_dedup_write_done(&hc->dedup.core, &res);
+			/* Else the block would read what the target held before. */
+			if (r)
+				hims_dedup_write_abort(&hc->dedup.core, lblk, &res);
+			else
+				hims_dedup_write_done(&hc->dedup.core, &res);
 		}
 	}
 	mutex_unlock(&hc->dedup.lock);
