@@ -243,7 +243,7 @@ int hims_dedup_init(struct hims_dedup *s, const struct hims_dedup_config *cfg,
 	/* The first commit writes every block: it formats the metadata. */
 	s->epoch = 1;
 	s->durable = 0;
-	s->record_slot = 1;
+	s->record_slot = HIMS_DEDUP_FORMAT_SLOT;
 	for (i = 0; i < meta_count(cfg); i++)
 		s->meta_flags[i] = HIMS_DEDUP_META_OPEN;
 	s->nr_dirty_meta = meta_count(cfg);

@@ -261,7 +261,8 @@ struct hims_dedup_report;
 
 /*
  * After a restore has loaded every metadata block (hims_dedup_meta_load)
- * of the durable commit @durable from record slot @record_slot: checks
+ * of the durable commit @durable from record slot @record_slot (none for
+ * epoch 0, format's empty state: right after hims_dedup_init()): checks
  * them and rebuilds free lists and counters; the index starts empty.
  * The next epoch is newer than any epoch found in a metadata slot.
  * Returns 0, or -1 with the first inconsistency in @rep.

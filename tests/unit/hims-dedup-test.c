@@ -746,6 +746,36 @@ static void test_meta_format(void)
 }
 
 /* The checker finds planted inconsistencies, and says where. */
+/* Format's record: epoch 0, the empty state, loaded without metadata. */
+static void test_format_record(void)
+{
+	struct hims_dedup_report rep;
+	u64 durable = 99, e;
+	struct simple t;
+	int slot;
+
+	simple_init(&t, 40, 8, 32, 16);
+	memset(blk, 0, sizeof(blk));
+	hims_dedup_record_encode(blk[HIMS_DEDUP_FORMAT_SLOT], &t.cfg, 0, 7);
+	slot = hims_dedup_record_choose(blk[0], blk[1], &t.cfg, 7, &durable);
+	CHECK_EQ(slot, HIMS_DEDUP_FORMAT_SLOT);
+	CHECK_EQ(durable, 0);
+	CHECK_EQ(hims_dedup_rebuild(&t.s, durable, slot, &rep), 0);
+	CHECK(simple_verify(&t));
+	/* The first commit writes every block, and the other record slot. */
+	CHECK_EQ(t.s.nr_dirty_meta, hims_dedup_meta_count(&t.s));
+	CHECK_EQ(hims_dedup_record_slot(&t.s), !HIMS_DEDUP_FORMAT_SLOT);
+	simple_write(&t, 3, 5);
+	CHECK_EQ(hims_dedup_commit_begin(&t.s, &e), 0);
+	CHECK_EQ(e, 1);
+	hims_dedup_commit_end(&t.s, e, true);
+	CHECK(simple_verify(&t));
+	/* Neither record valid: damaged, nothing to load. */
+	blk[HIMS_DEDUP_FORMAT_SLOT][20] ^= 1;
+	CHECK_EQ(hims_dedup_record_choose(blk[0], blk[1], &t.cfg, 7, &durable), -1);
+	simple_free(&t);
+}
+
 static bool check_finds(u32 *map, u32 nr_logical, u32 *ref, u32 nr_phys,
 			u32 nr_spill, enum hims_dedup_check_code code, u32 index,
 			u32 value)
@@ -1596,6 +1626,7 @@ int main(void)
 	test_write_abort();
 	test_index();
 	test_meta_format();
+	test_format_record();
 	test_checker();
 	test_verify_planted();
 	for (i = 0; i < ARRAY_SIZE(models); i++)
