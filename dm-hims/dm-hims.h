@@ -294,6 +294,7 @@ void hims_dedup_defer(struct hims_c *hc, struct bio *bio);
 void hims_dedup_worker(struct work_struct *work);
 int hims_dedup_map(struct hims_c *hc, struct bio *bio, struct hims_extent *ext);
 int hims_dedup_load(struct hims_c *hc);
+int hims_dedup_format(struct hims_c *hc);
 int hims_dedup_alloc(struct hims_c *hc, char **error);
 
 #endif /* DM_HIMS_H */

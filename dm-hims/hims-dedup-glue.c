@@ -239,8 +239,12 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 
 	spin_lock_irqsave(&hc->lock, flags);
 	hims_end_write(hc, phys, 1);
-	/* After a failure the copies are unknown: writeback reconciles them. */
-	if (!write_through || r)
+	/*
+	 * A failed write is undone by the caller, except in place: that
+	 * block keeps its mapping with RAM and mirror copies unknown, so
+	 * writeback brings the mirror in line (or the error state does).
+	 */
+	if (r ? res->in_place : !write_through)
 		hims_lrw_mark_dirty(&hc->blocks.lrw, phys, ++hc->blocks.write_seq);
 	wake = hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
 	spin_unlock_irqrestore(&hc->lock, flags);
@@ -285,7 +289,11 @@ static int hims_dedup_write_block(struct hims_c *hc, struct bio *bio, u32 lblk,
 			r = -ENOSPC;
 		} else if (res.action == HIMS_DEDUP_WRITE || res.action == HIMS_DEDUP_SPILL) {
 			r = hims_dedup_store(hc, &res);
-			hims_dedup_write_done(&hc->dedup.core, &res);
+			/* Else the block would read what the target held before. */
+			if (r)
+				hims_dedup_write_abort(&hc->dedup.core, lblk, &res);
+			else
+				hims_dedup_write_done(&hc->dedup.core, &res);
 		}
 	}
 	mutex_unlock(&hc->dedup.lock);
@@ -488,19 +496,17 @@ int hims_dedup_map(struct hims_c *hc, struct bio *bio, struct hims_extent *ext)
 	return r;
 }
 
+static const char hims_no_record[] = "dedup commit records both invalid: run hims-check";
+
 /*
- * Dedup: load the durable commit's map and reference counts; the physical
- * blocks in use are what a restore copies.
+ * The durable commit record: its slot and *@durable, -EILSEQ if neither
+ * record is valid (format wrote one, so the metadata is damaged), or the
+ * read's error.  Reads into meta.page.
  */
-int hims_dedup_load(struct hims_c *hc)
+static int hims_dedup_read_records(struct hims_c *hc, u64 *durable)
 {
-	struct hims_dedup_report rep;
-	enum hims_dedup_meta_err err;
-	struct dm_buffer *bp0, *bp1;
-	void *slot0, *slot1, *rec0;
-	u32 meta, phys;
-	int rslot, r;
-	u64 durable;
+	void *rec0;
+	int r;
 
 	rec0 = kmalloc(HIMS_BLOCK_SIZE, GFP_KERNEL);
 	if (!rec0)
@@ -511,18 +517,73 @@ int hims_dedup_load(struct hims_c *hc)
 		r = hims_ssd_io(hc, hims_dedup_record_block(&hc->geo, 1), hc->meta.page,
 				REQ_OP_READ);
 	}
-	if (r) {
-		kfree(rec0);
-		DMERR("cannot read the dedup commit records: %d", r);
-		return r;
+	if (!r) {
+		r = hims_dedup_record_choose(rec0, page_address(hc->meta.page),
+					     &hc->dedup.core.cfg, hc->dedup.fmt_id, durable);
+		if (r < 0)
+			r = -EILSEQ;
 	}
-	rslot = hims_dedup_record_choose(rec0, page_address(hc->meta.page), &hc->dedup.core.cfg,
-					 hc->dedup.fmt_id, &durable);
 	kfree(rec0);
-	if (rslot < 0)
-		return 0;	/* never committed: empty */
+	return r;
+}
 
-	for (meta = 0; meta < hc->geo.meta_blocks; meta++) {
+/*
+ * Format: the empty commit, epoch 0, in its record slot and zeroes in the
+ * other, before the superblock, whose REQ_PREFLUSH makes them durable
+ * first.  The superblock's UUID is made, the dedup state not yet.
+ */
+int hims_dedup_format(struct hims_c *hc)
+{
+	struct hims_dedup_config cfg = {
+		.nr_logical = hc->geo.dedup_blocks,
+		.nr_phys = hc->geo.ram_blocks,
+		.nr_spill = hc->geo.spill_blocks,
+	};
+	void *buf = page_address(hc->meta.page);
+	u32 slot;
+	int r;
+
+	if (!hims_dedup_on(hc))
+		return 0;
+	for (slot = 0; slot < 2; slot++) {
+		if (slot == HIMS_DEDUP_FORMAT_SLOT)
+			hims_dedup_record_encode(buf, &cfg, 0, hims_dedup_fmt_id(hc->uuid));
+		else
+			memset(buf, 0, HIMS_BLOCK_SIZE);
+		r = hims_ssd_io(hc, hims_dedup_record_block(&hc->geo, slot), hc->meta.page,
+				REQ_OP_WRITE);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Dedup: load the durable commit's map and reference counts; the physical
+ * blocks in use are what a restore copies.
+ */
+int hims_dedup_load(struct hims_c *hc)
+{
+	struct hims_dedup_report rep;
+	enum hims_dedup_meta_err err;
+	struct dm_buffer *bp0, *bp1;
+	void *slot0, *slot1;
+	u32 meta, phys;
+	int rslot, r;
+	u64 durable;
+
+	rslot = hims_dedup_read_records(hc, &durable);
+	if (rslot == -EILSEQ) {
+		DMERR("%s", hims_no_record);
+		return rslot;
+	}
+	if (rslot < 0) {
+		DMERR("cannot read the dedup commit records: %d", rslot);
+		return rslot;
+	}
+
+	/* Epoch 0 is format's empty state: no metadata block holds it. */
+	for (meta = 0; durable && meta < hc->geo.meta_blocks; meta++) {
 		slot0 = dm_bufio_read(hc->dedup.bufio, hims_dedup_meta_offset(meta, 0), &bp0);
 		if (IS_ERR(slot0))
 			return PTR_ERR(slot0);
@@ -561,7 +622,8 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 		.nr_spill = hc->geo.spill_blocks,
 		.index_entries = hc->dedup.index_entries,
 	};
-	u64 bytes;
+	u64 bytes, durable;
+	int r;
 
 	if (!hims_dedup_on(hc))
 		return 0;
@@ -594,5 +656,17 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 	dm_bufio_set_sector_offset(hc->dedup.bufio,
 				   hims_ssd_sector(hims_dedup_record_block(&hc->geo, 0)));
 	hc->dedup.last_commit = jiffies;
+
+	/*
+	 * Refuse damaged metadata now, with a message, rather than in resume;
+	 * the load reads the records again, as a table being replaced may
+	 * commit meanwhile.  Nothing here writes to the SSD.
+	 */
+	r = hims_dedup_read_records(hc, &durable);
+	if (r < 0) {
+		*error = r == -EILSEQ ? (char *)hims_no_record :
+			"Cannot read the dedup commit records";
+		return r;
+	}
 	return 0;
 }

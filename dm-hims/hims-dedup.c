@@ -146,6 +146,31 @@ static void pool_end(struct hims_dedup_pool *pool, bool ok)
 	pool->nr_commit = 0;
 }
 
+/*
+ * Takes @n, freed in the open epoch, off the open list again (an aborted
+ * write).  The list is walked: aborts are rare, and the entry is near the
+ * tail.
+ */
+static bool pool_undefer(struct hims_dedup_pool *pool, u32 n)
+{
+	u32 prev = HIMS_DEDUP_NONE, cur;
+
+	for (cur = pool->open_head; cur != HIMS_DEDUP_NONE; prev = cur, cur = pool->next[cur]) {
+		if (cur != n)
+			continue;
+		if (prev == HIMS_DEDUP_NONE)
+			pool->open_head = pool->next[n];
+		else
+			pool->next[prev] = pool->next[n];
+		if (pool->open_tail == n)
+			pool->open_tail = prev;
+		pool->next[n] = HIMS_DEDUP_NONE;
+		pool->nr_open--;
+		return true;
+	}
+	return false;
+}
+
 static u32 pool_pending(const struct hims_dedup_pool *pool)
 {
 	return pool->nr_open + pool->nr_commit;
@@ -218,7 +243,7 @@ int hims_dedup_init(struct hims_dedup *s, const struct hims_dedup_config *cfg,
 	/* The first commit writes every block: it formats the metadata. */
 	s->epoch = 1;
 	s->durable = 0;
-	s->record_slot = 1;
+	s->record_slot = HIMS_DEDUP_FORMAT_SLOT;
 	for (i = 0; i < meta_count(cfg); i++)
 		s->meta_flags[i] = HIMS_DEDUP_META_OPEN;
 	s->nr_dirty_meta = meta_count(cfg);
@@ -528,6 +553,56 @@ void hims_dedup_write_done(struct hims_dedup *s,
 	if (res->action == HIMS_DEDUP_WRITE)
 		s->phys_flags[res->target] &= ~HIMS_DEDUP_PHYS_BUSY;
 	s->nr_inflight--;
+}
+
+/*
+ * Takes back the reference release() dropped from @old.  Its data is
+ * intact: a freed block or slot is not reused before a commit, and no commit
+ * begins while a write is in flight; a block left with one reference by
+ * release() is not written in place before a commit either (phys_drop).
+ * phys_drop keeps the open epoch: at worst the next write copies.
+ */
+static void reacquire(struct hims_dedup *s, u32 old)
+{
+	if (old == HIMS_DEDUP_UNMAPPED || old == HIMS_DEDUP_ZERO)
+		return;
+	if (hims_dedup_is_spill(old)) {
+		pool_undefer(&s->spill, hims_dedup_spill_slot(old));
+		return;
+	}
+	if (!s->refcount[old]) {
+		pool_undefer(&s->phys, old);
+		s->nr_phys_used++;
+	}
+	ref_set(s, old, s->refcount[old] + 1);
+}
+
+void hims_dedup_write_abort(struct hims_dedup *s, u32 lblk,
+			    const struct hims_dedup_result *res)
+{
+	u32 t = res->target;
+
+	if (res->action != HIMS_DEDUP_WRITE && res->action != HIMS_DEDUP_SPILL)
+		return;
+	s->nr_inflight--;
+	if (res->action == HIMS_DEDUP_WRITE) {
+		s->phys_flags[t] &= ~HIMS_DEDUP_PHYS_BUSY;
+		/* What it holds now is unknown: no candidate for sharing. */
+		index_remove(s, t);
+	}
+	/* In place, nothing else changed: the block keeps its own data. */
+	if (res->in_place)
+		return;
+	map_set(s, lblk, res->old);
+	reacquire(s, res->old);
+	/* The target came from the reusable ones, and no commit saw it used. */
+	if (res->action == HIMS_DEDUP_WRITE) {
+		ref_set(s, t, 0);
+		s->nr_phys_used--;
+		pool_push_ready(&s->phys, t);
+	} else {
+		pool_push_ready(&s->spill, t);
+	}
 }
 
 void hims_dedup_discard(struct hims_dedup *s, u32 lblk,

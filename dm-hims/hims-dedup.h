@@ -168,7 +168,8 @@ typedef bool (*hims_dedup_same_fn)(void *ctx, u32 phys);
  * of a WRITE; an unshared one is written in place only if no other logical
  * block may still map it on disk.  After a WRITE or SPILL the caller
  * writes the data (to RAM, and in sync mode to the mirror; or to the spill
- * slot), then calls hims_dedup_write_done(); until then the RAM block is no
+ * slot), then calls hims_dedup_write_done(), or hims_dedup_write_abort()
+ * if that write failed; until then the RAM block is no
  * candidate for sharing, no commit may begin, and the caller keeps reads
  * and other writes of @lblk waiting.
  *
@@ -183,6 +184,16 @@ void hims_dedup_write(struct hims_dedup *s, u32 lblk, u64 fp, bool is_zero,
 /* The data of a WRITE or SPILL result is written. */
 void hims_dedup_write_done(struct hims_dedup *s,
 			   const struct hims_dedup_result *res);
+/*
+ * Instead of write_done: the data of a WRITE or SPILL result of @lblk could
+ * not be written.  @lblk maps its old value again, with its reference, and
+ * the target is reusable again, so that the block never reads what the
+ * target held before.  A write in place changed no mapping: the block then
+ * holds old, new or torn data of its own, as after a failed write to a
+ * disk.
+ */
+void hims_dedup_write_abort(struct hims_dedup *s, u32 lblk,
+			    const struct hims_dedup_result *res);
 
 /* A discard of @lblk: it becomes unmapped; res->old and old_freed only. */
 void hims_dedup_discard(struct hims_dedup *s, u32 lblk,
@@ -250,7 +261,8 @@ struct hims_dedup_report;
 
 /*
  * After a restore has loaded every metadata block (hims_dedup_meta_load)
- * of the durable commit @durable from record slot @record_slot: checks
+ * of the durable commit @durable from record slot @record_slot (none for
+ * epoch 0, format's empty state: right after hims_dedup_init()): checks
  * them and rebuilds free lists and counters; the index starts empty.
  * The next epoch is newer than any epoch found in a metadata slot.
  * Returns 0, or -1 with the first inconsistency in @rep.

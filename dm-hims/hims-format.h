@@ -385,6 +385,13 @@ void hims_dedup_record_encode(void *block, const struct hims_dedup_config *cfg,
 enum hims_dedup_meta_err hims_dedup_record_verify(const void *block,
 						  const struct hims_dedup_config *cfg,
 						  u64 fmt_id, u64 *epoch);
+/*
+ * Format writes this record slot with epoch 0, the empty state (no
+ * metadata block is read for it), and zeroes the other slot, so that a load
+ * finding neither record valid knows the metadata is damaged, not new.
+ */
+#define HIMS_DEDUP_FORMAT_SLOT	1
+
 /* The slot of the newest valid record, or -1; *epoch: its epoch. */
 int hims_dedup_record_choose(const void *slot0, const void *slot1,
 			     const struct hims_dedup_config *cfg, u64 fmt_id,

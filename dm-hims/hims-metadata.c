@@ -209,6 +209,9 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 			goto fail;
 	}
 	generate_random_uuid(hc->uuid);
+	r = hims_dedup_format(hc);
+	if (r)
+		goto fail;
 	hims_sb_encode(buf, &hc->geo, hc->uuid);
 	r = hims_ssd_io(hc, hims_sb_block(), hc->meta.page,
 			REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
@@ -218,6 +221,6 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 	       hc->ssd_dev->name, hc->geo.ram_blocks, hc->geo.ssd_blocks);
 	return 0;
 fail:
-	*error = "Cannot write the SSD superblock or bitmap";
+	*error = "Cannot write the SSD superblock, bitmap or dedup records";
 	return r;
 }

@@ -176,17 +176,46 @@ static int meta_read_err(struct hims_check_result *res, u32 m, int ret)
 		   (unsigned long long)meta_ssd_block(&res->geo, m, 1), strerror(-ret));
 }
 
+/* "slot 0 (SSD block 1234): blank" and the like, for a commit record. */
+static void record_desc(char *buf, size_t len, const struct hims_check_result *res,
+			const struct hims_dedup_config *cfg, const u8 *rec, int slot)
+{
+	u64 epoch;
+
+	snprintf(buf, len, "slot %d (SSD block %llu): %s", slot,
+		 (unsigned long long)(res->geo.dedup_start + slot),
+		 blank(rec) ? "blank" :
+		 hims_dedup_meta_err_str(hims_dedup_record_verify(rec, cfg, res->fmt_id,
+								  &epoch)));
+}
+
 /*
- * No valid commit record: nothing is durable and every block reads as
- * unmapped (hims_dedup_load ignores the metadata slots then).  Format does
- * not clear the region, so slots may hold anything: copies of a first
- * commit cut before its record, or whatever the SSD held before.  Only a
- * record of this instance for another geometry is an inconsistency; with
- * HIMS_CHECK_STRICT_FRESH every record and metadata slot must be blank.
+ * Neither record valid: format writes one, so the metadata is damaged (or
+ * was formatted before format wrote a record); the kernel refuses it.
+ */
+static int check_no_record(struct hims_check_result *res,
+			   const struct hims_dedup_config *cfg, const u8 *rec[2])
+{
+	char d0[160], d1[160];
+
+	record_desc(d0, sizeof(d0), res, cfg, rec[0], 0);
+	record_desc(d1, sizeof(d1), res, cfg, rec[1], 1);
+	return say(res, HIMS_CHECK_BAD,
+		   "no valid commit record: %s; %s (format writes one: damaged metadata, or formatted by a version that did not)",
+		   d0, d1);
+}
+
+/*
+ * The durable record is format's, epoch 0: nothing committed, every block
+ * reads as unmapped (hims_dedup_load reads no metadata slot then).  Format
+ * does not clear the metadata slots, so they may hold anything: copies of
+ * a first commit cut before its record, or whatever the SSD held before.
+ * With HIMS_CHECK_STRICT_FRESH the other record and every metadata slot
+ * must be blank.
  */
 static int check_no_commit(struct meta_ctx *mc, struct hims_check_result *res,
 			   const struct hims_dedup_config *cfg, const u8 *rec[2],
-			   unsigned int flags)
+			   int durable_slot, unsigned int flags)
 {
 	u32 m, copies = 0, other = 0, meta_blocks = hims_dedup_meta_count(&mc->ids);
 	bool strict = flags & HIMS_CHECK_STRICT_FRESH;
@@ -197,16 +226,14 @@ static int check_no_commit(struct meta_ctx *mc, struct hims_check_result *res,
 		enum hims_dedup_meta_err err;
 		u64 epoch;
 
-		if (blank(rec[slot]))
+		if (slot == durable_slot || blank(rec[slot]))
 			continue;
 		err = hims_dedup_record_verify(rec[slot], cfg, mc->fmt_id, &epoch);
-		if (err == HIMS_DEDUP_META_BAD_GEOMETRY || strict)
+		if (strict)
 			return say(res, HIMS_CHECK_BAD,
-				   "no valid commit record: record slot %d (SSD block %llu): %s%s",
+				   "no commit yet: record slot %d (SSD block %llu): %s, expected blank (--strict)",
 				   slot, (unsigned long long)(res->geo.dedup_start + slot),
-				   hims_dedup_meta_err_str(err),
-				   err == HIMS_DEDUP_META_BAD_GEOMETRY ? "" :
-				   ", expected blank (--strict)");
+				   hims_dedup_meta_err_str(err));
 		other++;
 	}
 	for (m = 0; m < meta_blocks; m++) {
@@ -396,7 +423,7 @@ static int check_records(hims_check_read_fn read, void *ctx, unsigned int flags,
 	ds->rec[1] = ds->recs + BS;
 	slot = hims_dedup_record_choose(ds->rec[0], ds->rec[1], cfg, res->fmt_id, &ds->durable);
 	if (slot < 0)
-		return check_no_commit(&ds->mc, res, cfg, ds->rec, flags);
+		return check_no_record(res, cfg, ds->rec);
 	ds->slot = slot;
 	res->record_slot = slot;
 	res->epoch = ds->durable;
@@ -409,9 +436,7 @@ static int check_records(hims_check_read_fn read, void *ctx, unsigned int flags,
 			   hims_dedup_meta_err_str(err), cfg->nr_logical,
 			   cfg->nr_phys, cfg->nr_spill, ENTRIES);
 	if (!ds->durable)
-		return say(res, HIMS_CHECK_BAD,
-			   "commit record slot %d (SSD block %llu): epoch 0, expected >= 1",
-			   slot, (unsigned long long)geo->dedup_start + slot);
+		return check_no_commit(&ds->mc, res, cfg, ds->rec, slot, flags);
 	return GO_ON;
 }
 

@@ -36,7 +36,7 @@ struct hims_check_result {
 	char msg[512];		/* one line: the summary or the first problem */
 };
 
-/* Dedup, no commit yet: require every record and metadata slot blank. */
+/* Dedup, no commit yet: require the other record and every metadata slot blank. */
 #define HIMS_CHECK_STRICT_FRESH	0x1
 
 /*

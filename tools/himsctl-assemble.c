@@ -36,6 +36,9 @@ static int probe_print(const char *dev, bool loud)
 		   (hims_boundary(&si.geo) + si.geo.ssd_blocks) * HIMS_SECTORS_PER_BLOCK);
 	export_u64("HIMS_MIRROR_START", si.geo.mirror_start);
 	export_u64("HIMS_EXPANSION_START", si.geo.expansion_start);
+	if (si.geo.dedup_blocks)
+		export_u64("HIMS_DEDUP_RECORDS",
+			   hims_sblock_nr(hims_dedup_record_block(&si.geo, 0)));
 	if (si.hints != HIMS_HINTS_OK) {
 		printf("HIMS_HINTS=0\n");
 		if (si.hints == HIMS_HINTS_BAD)

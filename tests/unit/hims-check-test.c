@@ -85,6 +85,9 @@ static void dut_init(struct dut *d)
 	d->img.data = xcalloc(d->img.blocks * BS);
 	hims_sb_encode(d->img.data, &d->geo, uuid);
 	d->fmt_id = hims_dedup_fmt_id(uuid);
+	/* What format writes: the empty commit, epoch 0. */
+	hims_dedup_record_encode(img_block(&d->img, d->geo.dedup_start + HIMS_DEDUP_FORMAT_SLOT),
+				 &d->cfg, 0, d->fmt_id);
 	d->mem = xcalloc(hims_dedup_mem_bytes(&d->cfg));
 	CHECK_EQ(hims_dedup_init(&d->s, &d->cfg, d->mem), 0);
 }
@@ -230,19 +233,42 @@ static void test_fresh_and_plain(void)
 
 	/* Format leaves what the SSD held: garbage in the region is no commit. */
 	memset(img_block(&d.img, meta_block(&d, 2, 0)), 0x5a, 100);
-	memset(img_block(&d.img, d.geo.dedup_start + 1), 0x5a, 100);
+	memset(img_block(&d.img, d.geo.dedup_start), 0x5a, 100);
 	CHECK_EQ(run(&d, &res), 0);
 	CHECK(has(&res, "2 slots hold other data"));
 	CHECK_EQ(hims_check(img_read, &d.img, d.img.blocks, HIMS_CHECK_STRICT_FRESH, &res), 1);
-	CHECK(has(&res, "record slot 1 (SSD block 769): bad magic, expected blank"));
-	memset(img_block(&d.img, d.geo.dedup_start + 1), 0, BS);
+	CHECK(has(&res, "record slot 0 (SSD block 768): bad magic, expected blank"));
+
+	/* Without format's record, the metadata is damaged: the kernel refuses it. */
+	memset(img_block(&d.img, d.geo.dedup_start + 1), 0x5a, 100);
+	CHECK_EQ(run(&d, &res), 1);
+	CHECK_EQ(res.status, HIMS_CHECK_BAD);
+	CHECK(has(&res, "no valid commit record: slot 0 (SSD block 768): bad magic;"));
+	CHECK(has(&res, "; slot 1 (SSD block 769): bad magic"));
+	memset(img_block(&d.img, d.geo.dedup_start), 0, 2 * BS);
+	CHECK_EQ(run(&d, &res), 1);
+	CHECK(has(&res, "slot 0 (SSD block 768): blank; slot 1 (SSD block 769): blank"));
 
 	/* But a record of ours for another geometry is an inconsistency. */
+	hims_dedup_record_encode(img_block(&d.img, d.geo.dedup_start + HIMS_DEDUP_FORMAT_SLOT),
+				 &d.cfg, 0, d.fmt_id);
 	d.cfg.nr_phys++;
 	hims_dedup_record_encode(img_block(&d.img, d.geo.dedup_start), &d.cfg, 1, d.fmt_id);
 	d.cfg.nr_phys--;
 	CHECK_EQ(run(&d, &res), 1);
 	CHECK(has(&res, "record slot 0 (SSD block 768): another geometry"));
+	dut_free(&d);
+
+	/* Every commit record damaged after commits: refused too. */
+	dut_init(&d);
+	dut_populate(&d);
+	CHECK_EQ(run(&d, &res), 0);
+	CHECK_EQ(res.status, HIMS_CHECK_CONSISTENT);
+	img_block(&d.img, d.geo.dedup_start)[20] ^= 1;
+	img_block(&d.img, d.geo.dedup_start + 1)[20] ^= 1;
+	CHECK_EQ(run(&d, &res), 1);
+	CHECK(has(&res, "slot 0 (SSD block 768): bad checksum;"));
+	CHECK(has(&res, "; slot 1 (SSD block 769): bad checksum"));
 	dut_free(&d);
 
 	/* Without dedup only the superblock counts. */

@@ -436,6 +436,99 @@ static void test_deferred_reuse(void)
 	simple_free(&t);
 }
 
+/* Writes content @c to @lblk, but the data write fails: aborted. */
+static struct hims_dedup_result simple_fail(struct simple *t, u32 lblk, u32 c)
+{
+	struct hims_dedup_result res;
+
+	t->want = c;
+	hims_dedup_write(&t->s, lblk, c * 0x9e3779b97f4a7c15ULL, c == 0, simple_same, t,
+			 &res);
+	hims_dedup_write_abort(&t->s, lblk, &res);
+	simple_verify(t);
+	return res;
+}
+
+/* A failed data write leaves the block mapped as before. */
+static void test_write_abort(void)
+{
+	struct hims_dedup_result r;
+	struct simple t;
+	u32 p, q, z, slot;
+
+	simple_init(&t, 8, 3, 5, 16);
+	simple_commit(&t);
+	p = simple_write(&t, 0, 1).target;
+	simple_write(&t, 1, 1);
+	CHECK_EQ(t.s.refcount[p], 2);
+	simple_commit(&t);
+
+	/* A new block for an unmapped one: free, and reusable, again. */
+	r = simple_fail(&t, 2, 2);
+	CHECK_EQ(r.action, HIMS_DEDUP_WRITE);
+	CHECK(!r.in_place);
+	q = r.target;
+	CHECK_EQ(map_of(&t, 2), 1000);
+	CHECK_EQ(t.s.refcount[q], 0);
+	CHECK_EQ(simple_write(&t, 2, 3).target, q);
+
+	/* Copy on write of a shared block: the reference comes back. */
+	r = simple_fail(&t, 0, 4);
+	CHECK_EQ(r.action, HIMS_DEDUP_WRITE);
+	CHECK_EQ(r.old, p);
+	CHECK_EQ(t.s.refcount[p], 2);
+	CHECK_EQ(map_of(&t, 0), 1);
+	CHECK_EQ(map_of(&t, 1), 1);
+
+	/* ... also when the other sharer let go of it meanwhile. */
+	t.want = 5;
+	hims_dedup_write(&t.s, 0, 5, false, simple_same, &t, &r);
+	CHECK_EQ(r.action, HIMS_DEDUP_WRITE);
+	z = r.target;
+	simple_write(&t, 1, 0);
+	CHECK_EQ(t.s.refcount[p], 0);
+	hims_dedup_write_abort(&t.s, 0, &r);
+	CHECK(simple_verify(&t));
+	CHECK_EQ(t.s.refcount[p], 1);
+	CHECK_EQ(t.s.refcount[z], 0);
+	CHECK_EQ(map_of(&t, 0), 1);
+	simple_commit(&t);
+
+	/* In place: the mapping stays, RAM kept the old data. */
+	r = simple_fail(&t, 0, 6);
+	CHECK_EQ(r.action, HIMS_DEDUP_WRITE);
+	CHECK(r.in_place);
+	CHECK_EQ(map_of(&t, 0), 1);
+	CHECK_EQ(t.s.refcount[p], 1);
+
+	/* RAM full: a new spill slot is free again, in place stays. */
+	CHECK_EQ(simple_write(&t, 3, 7).target, z);
+	r = simple_fail(&t, 4, 8);
+	CHECK_EQ(r.action, HIMS_DEDUP_SPILL);
+	CHECK(!r.in_place);
+	slot = r.target;
+	CHECK_EQ(map_of(&t, 4), 1000);
+	CHECK_EQ(simple_write(&t, 4, 8).target, slot);
+	r = simple_fail(&t, 4, 9);
+	CHECK_EQ(r.action, HIMS_DEDUP_SPILL);
+	CHECK(r.in_place);
+	CHECK_EQ(map_of(&t, 4), 2000 + slot);
+
+	/* Back from the spill area: the slot stays the block's. */
+	hims_dedup_discard(&t.s, 3, &r);
+	simple_commit(&t);
+	r = simple_fail(&t, 4, 10);
+	CHECK_EQ(r.action, HIMS_DEDUP_WRITE);
+	CHECK_EQ(r.target, z);
+	CHECK(r.old_freed);
+	CHECK_EQ(map_of(&t, 4), 2000 + slot);
+	CHECK_EQ(hims_dedup_commit_needed(&t.s), true);
+	simple_commit(&t);
+	CHECK_EQ(simple_write(&t, 5, 11).target, z);
+	CHECK(simple_verify(&t));
+	simple_free(&t);
+}
+
 /* RAM full and spill area full: NEED_COMMIT, never a lost write. */
 static void test_spill_full(void)
 {
@@ -653,6 +746,36 @@ static void test_meta_format(void)
 }
 
 /* The checker finds planted inconsistencies, and says where. */
+/* Format's record: epoch 0, the empty state, loaded without metadata. */
+static void test_format_record(void)
+{
+	struct hims_dedup_report rep;
+	u64 durable = 99, e;
+	struct simple t;
+	int slot;
+
+	simple_init(&t, 40, 8, 32, 16);
+	memset(blk, 0, sizeof(blk));
+	hims_dedup_record_encode(blk[HIMS_DEDUP_FORMAT_SLOT], &t.cfg, 0, 7);
+	slot = hims_dedup_record_choose(blk[0], blk[1], &t.cfg, 7, &durable);
+	CHECK_EQ(slot, HIMS_DEDUP_FORMAT_SLOT);
+	CHECK_EQ(durable, 0);
+	CHECK_EQ(hims_dedup_rebuild(&t.s, durable, slot, &rep), 0);
+	CHECK(simple_verify(&t));
+	/* The first commit writes every block, and the other record slot. */
+	CHECK_EQ(t.s.nr_dirty_meta, hims_dedup_meta_count(&t.s));
+	CHECK_EQ(hims_dedup_record_slot(&t.s), !HIMS_DEDUP_FORMAT_SLOT);
+	simple_write(&t, 3, 5);
+	CHECK_EQ(hims_dedup_commit_begin(&t.s, &e), 0);
+	CHECK_EQ(e, 1);
+	hims_dedup_commit_end(&t.s, e, true);
+	CHECK(simple_verify(&t));
+	/* Neither record valid: damaged, nothing to load. */
+	blk[HIMS_DEDUP_FORMAT_SLOT][20] ^= 1;
+	CHECK_EQ(hims_dedup_record_choose(blk[0], blk[1], &t.cfg, 7, &durable), -1);
+	simple_free(&t);
+}
+
 static bool check_finds(u32 *map, u32 nr_logical, u32 *ref, u32 nr_phys,
 			u32 nr_spill, enum hims_dedup_check_code code, u32 index,
 			u32 value)
@@ -814,16 +937,22 @@ struct world {
 	u64 *spill_freed;
 	u32 *refs;
 
-	/* One write may be in flight. */
+	/* One write may be in flight; and what its block held before. */
 	bool inflight;
 	u32 if_lblk;
 	u8 if_data[NB];
 	struct hims_dedup_result if_res;
+	u8 if_kind, if_id;
+	u64 if_allowed, if_pend;
+
+	/* Data writes that fail: one in fail_odds, from their own sequence. */
+	u32 fail_odds;
+	u64 fail_rng;
 
 	/* What happened. */
 	u32 nr_share, nr_write, nr_in_place, nr_spill, nr_spill_in_place;
 	u32 nr_zero, nr_discard, nr_commit, nr_crash, nr_need_commit;
-	u32 nr_delayed, nr_torn, nr_collisions;
+	u32 nr_delayed, nr_torn, nr_collisions, nr_failed;
 };
 
 static u32 total_torn;
@@ -988,10 +1117,43 @@ static void world_commit_end(struct world *w)
 	w->nr_commit++;
 }
 
+/*
+ * The data write of the write in flight fails: RAM's or the spill slot's
+ * (nothing written), or in sync mode the mirror's (RAM has the data).  The
+ * glue aborts it; a block written in place is marked dirty if RAM has it.
+ */
+static void world_fail(struct world *w)
+{
+	struct hims_dedup_result *res = &w->if_res;
+	u32 l = w->if_lblk;
+	bool ram_has = res->action == HIMS_DEDUP_WRITE && !w->async &&
+		unit_rand_below(&w->fail_rng, 2);
+
+	if (ram_has) {
+		memcpy(w->ram[res->target], w->if_data, NB);
+		if (res->in_place)
+			w->dirty[res->target] = 1;
+	}
+	hims_dedup_write_abort(&w->s, l, res);
+	if (!res->in_place || !ram_has) {
+		w->kind[l] = w->if_kind;
+		w->id[l] = w->if_id;
+		w->allowed[l] = w->if_allowed;
+		w->pend[l] = w->if_pend;
+	}
+	w->inflight = false;
+	w->nr_failed++;
+}
+
 static void world_complete(struct world *w)
 {
 	struct hims_dedup_result *res = &w->if_res;
 
+	if ((res->action == HIMS_DEDUP_WRITE || res->action == HIMS_DEDUP_SPILL) &&
+	    w->fail_odds && !unit_rand_below(&w->fail_rng, w->fail_odds)) {
+		world_fail(w);
+		return;
+	}
 	if (res->action == HIMS_DEDUP_WRITE) {
 		memcpy(w->ram[res->target], w->if_data, NB);
 		if (w->async)
@@ -1095,6 +1257,10 @@ static bool world_write(struct world *w, u32 l, u32 id, bool delay)
 		else
 			w->phys_freed[res.old] = w->s.epoch;
 	}
+	w->if_kind = w->kind[l];
+	w->if_id = w->id[l];
+	w->if_allowed = w->allowed[l];
+	w->if_pend = w->pend[l];
 	w->kind[l] = id ? K_DATA : K_ZERO;
 	w->id[l] = id;
 	w->allowed[l] |= 1ULL << id;
@@ -1327,6 +1493,7 @@ struct model_opts {
 	bool tight;		/* rare commits, mostly unique data */
 	u32 nr_ops;
 	u64 seed;
+	u32 fail_odds;		/* one data write in this many fails; 0: none */
 };
 
 static void run_model(const struct model_opts *o)
@@ -1338,6 +1505,8 @@ static void run_model(const struct model_opts *o)
 	world_init(&w, o->nr_logical, o->nr_phys, o->nr_spill, o->index_entries,
 		   o->degenerate, o->async, o->seed);
 	w.tight = o->tight;
+	w.fail_odds = o->fail_odds;
+	w.fail_rng = o->seed * 7919 + 1;
 	world_flush(&w);		/* formats the metadata */
 	if (!world_check(&w, 0))
 		goto out;
@@ -1403,8 +1572,8 @@ static void run_model(const struct model_opts *o)
 	printf(" %u zero, %u discards\n", w.nr_zero, w.nr_discard);
 	printf("%s: %u commits, %u power cuts (%u torn blocks), %u waits for a commit,",
 	       o->name, w.nr_commit, w.nr_crash, w.nr_torn, w.nr_need_commit);
-	printf(" %u delayed writes, %u failed comparisons\n", w.nr_delayed,
-	       w.nr_collisions);
+	printf(" %u delayed writes, %u failed comparisons, %u failed writes\n",
+	       w.nr_delayed, w.nr_collisions, w.nr_failed);
 	printf("%s: now %u mapped, %u RAM blocks, %u zero, %u spilled, dedup %u.%03u,",
 	       o->name, st.mapped, st.phys_used, st.zero, st.spilled,
 	       st.dedup_x1000 / 1000, st.dedup_x1000 % 1000);
@@ -1423,21 +1592,26 @@ static void run_model(const struct model_opts *o)
 	CHECK(w.nr_delayed > o->nr_ops / 50);
 	CHECK(!o->tight || w.nr_need_commit > 0);
 	CHECK(!o->degenerate || w.nr_collisions > o->nr_ops / 10);
+	CHECK(!o->fail_odds || w.nr_failed > o->nr_ops / o->fail_odds / 20);
 out:
 	world_free(&w);
 }
 
 static const struct model_opts models[] = {
-	{ "xxh64 async", 200, 48, 152, 32, false, true, false, 30000, 1 },
-	{ "xxh64 sync", 200, 48, 152, 32, false, false, false, 30000, 2 },
-	{ "colliding async", 200, 48, 152, 32, true, true, false, 30000, 3 },
-	{ "colliding sync", 200, 48, 152, 32, true, false, false, 30000, 4 },
+	{ "xxh64 async", 200, 48, 152, 32, false, true, false, 30000, 1, 0 },
+	{ "xxh64 sync", 200, 48, 152, 32, false, false, false, 30000, 2, 0 },
+	{ "colliding async", 200, 48, 152, 32, true, true, false, 30000, 3, 0 },
+	{ "colliding sync", 200, 48, 152, 32, true, false, false, 30000, 4, 0 },
 	/* RAM and spill area full: writes wait for commits. */
-	{ "xxh64 tight", 48, 8, 40, 16, false, true, true, 30000, 5 },
-	{ "colliding tight", 48, 8, 40, 16, true, false, true, 30000, 6 },
+	{ "xxh64 tight", 48, 8, 40, 16, false, true, true, 30000, 5, 0 },
+	{ "colliding tight", 48, 8, 40, 16, true, false, true, 30000, 6, 0 },
 	/* Several metadata blocks of each kind; a bigger index. */
-	{ "xxh64 large", 2100, 700, 1400, 256, false, true, false, 8000, 7 },
-	{ "colliding large", 2100, 1100, 1000, 256, true, false, false, 8000, 8 },
+	{ "xxh64 large", 2100, 700, 1400, 256, false, true, false, 8000, 7, 0 },
+	{ "colliding large", 2100, 1100, 1000, 256, true, false, false, 8000, 8, 0 },
+	/* Data writes that fail and are aborted. */
+	{ "xxh64 async failing", 200, 48, 152, 32, false, true, false, 30000, 9, 8 },
+	{ "xxh64 sync failing", 200, 48, 152, 32, false, false, false, 30000, 10, 8 },
+	{ "colliding tight failing", 48, 8, 40, 16, true, false, true, 30000, 11, 8 },
 };
 
 int main(void)
@@ -1449,8 +1623,10 @@ int main(void)
 	test_share_and_cow();
 	test_deferred_reuse();
 	test_spill_full();
+	test_write_abort();
 	test_index();
 	test_meta_format();
+	test_format_record();
 	test_checker();
 	test_verify_planted();
 	for (i = 0; i < ARRAY_SIZE(models); i++)

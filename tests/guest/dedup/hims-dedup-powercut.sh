@@ -104,6 +104,13 @@ apply() {
 	done < "$1"
 }
 
+# fsync(2) of a block device: its dirty pages, then a REQ_PREFLUSH (on the
+# hims device, a commit).  blockdev --flushbufs (BLKFLSBUF) only writes
+# the page cache back and sends no flush.
+fsync_dev() {
+	dd if=/dev/null of="$1" count=0 conv=notrunc,fsync 2>/dev/null
+}
+
 marker() { # marker <boot> <round>: durable on $AUX block 0
 	echo "$1 $2" | dd of=$AUX bs=4096 count=1 conv=sync,fsync oflag=direct 2>/dev/null
 }
@@ -144,7 +151,7 @@ if [ "$BOOT" = 1 ]; then
 	apply plan $dev 0 oflag=direct || fail "filling C failed"
 	dmsetup message $name 0 flush || fail "flush failed"
 	apply plan $AUX $ref_off || fail "writing the reference failed"
-	blockdev --flushbufs $AUX
+	fsync_dev $AUX || fail "fsync of the reference failed"
 	marker 1 0
 	dmsetup status $name
 	[ "$(f 17)" -gt 0 ] || fail "the fill spilled nothing"
@@ -206,10 +213,10 @@ while :; do
 	if [ $((r % 2)) = 0 ]; then
 		dmsetup message $name 0 flush || fail "round $r: flush failed"
 	else
-		blockdev --flushbufs $dev || fail "round $r: fsync failed"
+		fsync_dev $dev || fail "round $r: fsync failed"
 	fi
 	apply plan $AUX $ref_off || fail "round $r: writing the reference failed"
-	blockdev --flushbufs $AUX
+	fsync_dev $AUX || fail "round $r: fsync of the reference failed"
 	marker "$BOOT" $r
 	echo "round $r flushed: mapped $(f 14), RAM $(f 15), zero $(f 16), spilled $(f 17)"
 done
