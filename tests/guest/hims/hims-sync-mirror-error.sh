@@ -21,7 +21,9 @@ fill() { # fill <octal byte> <block>
 }
 
 leg_create ssdleg $SSD
-dmsetup create hme --table "$table"
+dmsetup create hme --notable
+dmsetup load hme --table "$(echo "$table" | sed 's/ sync 2 / sync 3 /') format"
+dmsetup resume hme
 fill 101 7	# 'A'
 dmsetup message hme 0 flush
 

@@ -16,7 +16,7 @@ len=$(( (8192 + 8192) * 8 ))
 dev=/dev/mapper/hwi
 
 leg_create ssdleg $SSD
-dmsetup create hwi --table "0 $len hims /dev/ram0 /dev/mapper/ssdleg async 4 ram_blocks 8192 max_age 86400000"
+dmsetup create hwi --table "0 $len hims /dev/ram0 /dev/mapper/ssdleg async 5 ram_blocks 8192 max_age 86400000 format"
 dd if=/dev/zero bs=4k count=1 2>/dev/null | tr '\0' 'a' | dd of=$dev bs=4k seek=5 oflag=direct 2>/dev/null
 [ "$(hims_field hwi 4)" = 1 ] || fail "block 5 is not dirty"
 leg_swap ssdleg $SSD "delay $SSD 0 0 $SSD 0 10000"
