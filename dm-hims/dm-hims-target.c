@@ -13,6 +13,26 @@
 
 #include "dm-hims.h"
 
+/*
+ * Enter the error state; the first error sticks.  Every waiter looks at
+ * it (drains, flush waiters, the writeback thread), so wake them all: one
+ * that never rechecks would wait forever.  Returns true for the first.
+ */
+bool hims_set_error(struct hims_c *hc, int error)
+{
+	unsigned long flags;
+	bool first;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	first = !hc->error;
+	if (first)
+		hc->error = error;
+	spin_unlock_irqrestore(&hc->lock, flags);
+	hims_kick_writeback(hc);
+	wake_up_all(&hc->progress_wait);
+	return first;
+}
+
 static int hims_preresume(struct dm_target *ti)
 {
 	struct hims_c *hc = ti->private;
@@ -468,9 +488,13 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 			char *result, unsigned int maxlen)
 {
 	struct hims_c *hc = ti->private;
+	int r;
 
-	if (argc == 1 && !strcasecmp(argv[0], "flush"))
-		return hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
+	if (argc == 1 && !strcasecmp(argv[0], "flush")) {
+		/* The long part, killable; the commit's own drain is then short. */
+		r = hims_drain_killable(hc);
+		return r || !hims_dedup_on(hc) ? r : hims_dedup_commit(hc);
+	}
 	if (argc == 1 && !strcasecmp(argv[0], "pause_writeback")) {
 		spin_lock_irq(&hc->lock);
 		hc->wb.paused = true;

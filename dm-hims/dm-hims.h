@@ -255,6 +255,9 @@ static inline struct block_device *ssd_bdev(struct hims_c *hc)
 	return hc->ssd_dev->bdev;
 }
 
+/* dm-hims-target.c */
+bool hims_set_error(struct hims_c *hc, int error);
+
 /* hims-map.c */
 bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits);
 int hims_map(struct dm_target *ti, struct bio *bio);
@@ -274,6 +277,7 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error);
 void hims_kick_writeback(struct hims_c *hc);
 int hims_writeback_thread(void *data);
 int hims_drain(struct hims_c *hc);
+int hims_drain_killable(struct hims_c *hc);
 int hims_drain_all(struct hims_c *hc);
 
 /* hims-restore.c */

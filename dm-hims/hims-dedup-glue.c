@@ -129,10 +129,7 @@ int hims_dedup_commit(struct hims_c *hc)
 	mutex_unlock(&hc->dedup.lock);
 	if (r) {
 		DMERR("dedup metadata commit failed: %d; device in error state", r);
-		spin_lock_irq(&hc->lock);
-		if (!hc->error)
-			hc->error = r;
-		spin_unlock_irq(&hc->lock);
+		hims_set_error(hc, r);
 	}
 out:
 	hc->dedup.last_commit = jiffies;
