@@ -49,19 +49,12 @@ static int hims_preresume(struct dm_target *ti)
 static void hims_resume(struct dm_target *ti)
 {
 	struct hims_c *hc = ti->private;
-	struct task_struct *t;
 
 	WRITE_ONCE(hc->suspended, false);
-	if (READ_ONCE(hc->restore.done) || hc->restore.thread)
-		return;
-	t = kthread_run(hims_restore_thread, hc, "hims_rst/%s",
-			dm_table_device_name(ti->table));
-	if (IS_ERR(t)) {
-		/* Reads keep coming from the SSD until the next resume. */
-		DMERR("cannot start the restore thread: %ld", PTR_ERR(t));
-		return;
+	if (hc->restore.parked) {
+		kthread_unpark(hc->restore.thread);
+		hc->restore.parked = false;
 	}
-	hc->restore.thread = t;
 }
 
 static void hims_postsuspend(struct dm_target *ti)
@@ -69,7 +62,10 @@ static void hims_postsuspend(struct dm_target *ti)
 	struct hims_c *hc = ti->private;
 	int r;
 
-	hims_stop_restore(hc);
+	if (!hc->restore.parked) {
+		kthread_park(hc->restore.thread);
+		hc->restore.parked = true;
+	}
 	WRITE_ONCE(hc->suspended, true);
 	cancel_work_sync(&hc->dedup.commit_work);
 	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
@@ -86,6 +82,8 @@ static void hims_postsuspend(struct dm_target *ti)
 
 static void hims_free(struct hims_c *hc)
 {
+	if (hc->restore.thread)
+		kthread_stop(hc->restore.thread);
 	if (hc->wb.thread)
 		kthread_stop(hc->wb.thread);
 	if (hc->wq)
@@ -121,10 +119,7 @@ static void hims_free(struct hims_c *hc)
 
 static void hims_dtr(struct dm_target *ti)
 {
-	struct hims_c *hc = ti->private;
-
-	hims_stop_restore(hc);
-	hims_free(hc);
+	hims_free(ti->private);
 }
 
 /* [<#opt_args> <opt_arg>*] into @vals, indexed by enum hims_opt. */
@@ -360,8 +355,8 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
 	u64 vals[HIMS_NR_OPTS];
-	struct hims_c *hc;
 	struct task_struct *t;
+	struct hims_c *hc;
 	unsigned int i;
 	int r;
 
@@ -417,6 +412,17 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	hc->wb.thread = t;
+	/* Parked until resume, which runs suspended and so must not create it. */
+	t = kthread_create(hims_restore_thread, hc, "hims_rst/%s",
+			   dm_table_device_name(ti->table));
+	if (IS_ERR(t)) {
+		ti->error = "Cannot create the restore thread";
+		r = PTR_ERR(t);
+		goto bad;
+	}
+	hc->restore.thread = t;
+	kthread_park(t);
+	hc->restore.parked = true;
 
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;

@@ -45,8 +45,7 @@ enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
  *
  *   dedup.commit_lock  (mutex)    one dedup commit at a time
  *   dedup.lock         (mutex)    the dedup core; sleeps inside (block I/O)
- *   meta.lock          (mutex)    meta.page and meta.copy_page, the
- *                                 restore thread's start and stop
+ *   meta.lock          (mutex)    meta.page and meta.copy_page
  *   lock               (spinlock, irq-safe) the block state below
  *
  * @lock is taken from map, end_io and kcopyd callbacks, so it is always
@@ -90,7 +89,7 @@ struct hims_meta {
 	void *valid;
 	void *valid_staged;	/* [defer worker] valid + bits of deferred writes */
 	u64 nr_valid;		/* [lock] bits set in @valid */
-	struct mutex lock;	/* meta.lock: @page, @copy_page, restore.thread */
+	struct mutex lock;	/* meta.lock: @page, @copy_page */
 	struct page *page;	/* [meta.lock] once resumed: bounce of metadata I/O */
 	struct page *copy_page;	/* [meta.lock] bounce of single-block restores */
 };
@@ -130,8 +129,13 @@ struct hims_restore {
 	u64 remaining;			/* [lock] */
 	u32 cursor;			/* [restore] next block to look at */
 	u64 errors;			/* [lock] failed copies: blocks stay on the SSD */
-	/* [dm] started in resume; stopped under meta.lock (postsuspend, dtr) */
+	/*
+	 * [once] created parked by the constructor, stopped by the
+	 * destructor; @parked [dm]: unparked by resume, parked by postsuspend.
+	 * While it is parked, postsuspend and resume own the [restore] fields.
+	 */
 	struct task_struct *thread;
+	bool parked;
 };
 
 /* Counters shown by status; lockless. */
@@ -285,7 +289,6 @@ void hims_mark_restored(struct hims_c *hc, u64 first, u64 last);
 int hims_restore_block(struct hims_c *hc, u64 block);
 bool hims_range_not_restoring(struct hims_c *hc, u64 first, u64 last);
 int hims_restore_thread(void *data);
-void hims_stop_restore(struct hims_c *hc);
 
 /* hims-dedup-glue.c */
 int hims_dedup_commit(struct hims_c *hc);

@@ -481,9 +481,8 @@ int hims_dedup_load(struct hims_c *hc)
 	int rslot, r;
 	u64 durable;
 
-	rec0 = kmalloc(HIMS_BLOCK_SIZE, GFP_KERNEL);
-	if (!rec0)
-		return -ENOMEM;
+	/* No allocation at resume; no restore copies use this page yet. */
+	rec0 = page_address(hc->meta.copy_page);
 	r = hims_ssd_io(hc, hims_dedup_record_block(&hc->geo, 0), hc->meta.page, REQ_OP_READ);
 	if (!r) {
 		memcpy(rec0, page_address(hc->meta.page), HIMS_BLOCK_SIZE);
@@ -491,13 +490,11 @@ int hims_dedup_load(struct hims_c *hc)
 				REQ_OP_READ);
 	}
 	if (r) {
-		kfree(rec0);
 		DMERR("cannot read the dedup commit records: %d", r);
 		return r;
 	}
 	rslot = hims_dedup_record_choose(rec0, page_address(hc->meta.page), &hc->dedup.core.cfg,
 					 hc->dedup.fmt_id, &durable);
-	kfree(rec0);
 	if (rslot < 0)
 		return 0;	/* never committed: empty */
 

@@ -80,6 +80,25 @@ static void hims_copy_done(int read_err, unsigned long write_err, void *context)
 	complete(&copy->done);
 }
 
+/* The end of the walk: RAM is complete unless a copy failed. */
+static void hims_restore_end(struct hims_c *hc)
+{
+	bool complete;
+
+	spin_lock_irq(&hc->lock);
+	complete = !hc->restore.remaining && !hc->restore.errors;
+	spin_unlock_irq(&hc->lock);
+	if (!complete || READ_ONCE(hc->restore.done))
+		return;
+	mutex_lock(&hc->meta.lock);
+	complete = !hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
+	if (complete)
+		WRITE_ONCE(hc->restore.done, true);
+	mutex_unlock(&hc->meta.lock);
+	if (complete)
+		DMINFO("%s: RAM tier restored", dm_table_device_name(hc->ti->table));
+}
+
 /* The next run of blocks written but not in RAM, from @from. */
 static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
 {
@@ -101,72 +120,70 @@ static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
 	return len;
 }
 
-int hims_restore_thread(void *data)
+/* Copy the next run from the mirror to RAM; false once none is left. */
+static bool hims_restore_step(struct hims_c *hc)
 {
-	struct hims_c *hc = data;
 	struct dm_io_region from, to;
 	struct hims_copy copy;
 	u32 first, len, b;
 
-	while (!kthread_should_stop()) {
-		spin_lock_irq(&hc->lock);
-		len = hims_next_restore_run(hc, hc->restore.cursor, &first);
-		spin_unlock_irq(&hc->lock);
-		if (!len)
-			break;
-
-		from.bdev = ssd_bdev(hc);
-		from.sector = hims_ssd_sector(hims_mirror_block(&hc->geo, first));
-		from.count = block_to_sector(len);
-		to.bdev = ram_bdev(hc);
-		to.sector = hims_ram_sector(hims_ram_block(first));
-		to.count = from.count;
-		init_completion(&copy.done);
-		dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_copy_done, &copy);
-		wait_for_completion(&copy.done);
-
-		spin_lock_irq(&hc->lock);
-		for (b = first; b < first + len; b++)
-			hc->blocks.state[b] &= ~HIMS_BLK_RESTORING;
-		if (copy.error)
-			hc->restore.errors++;	/* those blocks stay on the SSD */
-		else
-			hims_mark_restored(hc, first, first + len - 1);
-		hc->restore.cursor = first + len;
-		spin_unlock_irq(&hc->lock);
-		wake_up_all(&hc->progress_wait);
-		cond_resched();
+	spin_lock_irq(&hc->lock);
+	len = hims_next_restore_run(hc, hc->restore.cursor, &first);
+	spin_unlock_irq(&hc->lock);
+	if (!len) {
+		hims_restore_end(hc);
+		return false;
 	}
+
+	from.bdev = ssd_bdev(hc);
+	from.sector = hims_ssd_sector(hims_mirror_block(&hc->geo, first));
+	from.count = block_to_sector(len);
+	to.bdev = ram_bdev(hc);
+	to.sector = hims_ram_sector(hims_ram_block(first));
+	to.count = from.count;
+	init_completion(&copy.done);
+	dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_copy_done, &copy);
+	wait_for_completion(&copy.done);
 
 	spin_lock_irq(&hc->lock);
-	if (!hc->restore.remaining && !hc->restore.errors) {
-		spin_unlock_irq(&hc->lock);
-		mutex_lock(&hc->meta.lock);
-		if (!hims_write_ram_header(hc, HIMS_RAM_COMPLETE))
-			WRITE_ONCE(hc->restore.done, true);
-		mutex_unlock(&hc->meta.lock);
-		DMINFO("%s: RAM tier restored", dm_table_device_name(hc->ti->table));
-	} else {
-		spin_unlock_irq(&hc->lock);
-	}
-	/* Park until kthread_stop(): the caller owns our lifetime. */
+	for (b = first; b < first + len; b++)
+		hc->blocks.state[b] &= ~HIMS_BLK_RESTORING;
+	if (copy.error)
+		hc->restore.errors++;	/* those blocks stay on the SSD */
+	else
+		hims_mark_restored(hc, first, first + len - 1);
+	hc->restore.cursor = first + len;
+	spin_unlock_irq(&hc->lock);
+	wake_up_all(&hc->progress_wait);
+	return true;
+}
+
+/*
+ * Created parked by the constructor and unparked by resume, so that
+ * resume, which runs with the device suspended, neither creates a thread
+ * nor allocates.  Parks at suspend, continuing from the cursor after the
+ * next resume; sleeps once no run is left.
+ */
+int hims_restore_thread(void *data)
+{
+	struct hims_c *hc = data;
+	bool idle = READ_ONCE(hc->restore.done);
+
 	while (!kthread_should_stop()) {
+		if (kthread_should_park()) {
+			kthread_parkme();
+			idle = READ_ONCE(hc->restore.done);
+			continue;
+		}
+		if (!idle) {
+			idle = !hims_restore_step(hc);
+			cond_resched();
+			continue;
+		}
 		set_current_state(TASK_INTERRUPTIBLE);
-		if (!kthread_should_stop())
+		if (!kthread_should_stop() && !kthread_should_park())
 			schedule();
 		__set_current_state(TASK_RUNNING);
 	}
 	return 0;
-}
-
-void hims_stop_restore(struct hims_c *hc)
-{
-	mutex_lock(&hc->meta.lock);
-	if (hc->restore.thread) {
-		mutex_unlock(&hc->meta.lock);
-		kthread_stop(hc->restore.thread);
-		mutex_lock(&hc->meta.lock);
-		hc->restore.thread = NULL;
-	}
-	mutex_unlock(&hc->meta.lock);
 }
