@@ -52,6 +52,7 @@ static void hims_resume(struct dm_target *ti)
 
 	WRITE_ONCE(hc->suspended, false);
 	if (hc->restore.parked) {
+		hims_restore_rearm(hc);
 		kthread_unpark(hc->restore.thread);
 		hc->restore.parked = false;
 	}
@@ -471,6 +472,9 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(" %u %u %u %u %u.%03u %llu", st.mapped, st.phys_used, st.zero,
 		       st.spilled, st.dedup_x1000 / 1000, st.dedup_x1000 % 1000,
 		       st.index_bytes);
+		DMEMIT(" %s %llu", READ_ONCE(hc->restore.done) ? "complete" :
+		       READ_ONCE(hc->restore.gave_up) ? "incomplete" : "restoring",
+		       hc->restore.errors);
 		spin_unlock_irq(&hc->lock);
 		break;
 	case STATUSTYPE_TABLE:
@@ -571,7 +575,7 @@ static void hims_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type hims_target = {
 	.name = "hims",
-	.version = {1, 1, 0},
+	.version = {1, 2, 0},
 	.module = THIS_MODULE,
 	.ctr = hims_ctr,
 	.dtr = hims_dtr,

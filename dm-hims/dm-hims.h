@@ -118,6 +118,9 @@ struct hims_wb {
 	wait_queue_head_t wait;		/* the thread sleeps here */
 };
 
+/* Passes over the valid bitmap before the restore gives up on a block. */
+#define HIMS_RESTORE_PASSES	3U
+
 /* The restore of the RAM tier from the mirror (hims-restore.c). */
 struct hims_restore {
 	/*
@@ -125,10 +128,16 @@ struct hims_restore {
 	 * (under meta.lock), never cleared; READ_ONCE elsewhere.
 	 */
 	bool done;
+	/*
+	 * [restore] The last pass left blocks it could not copy; they stay
+	 * on the SSD until a resume retries.  READ_ONCE elsewhere.
+	 */
+	bool gave_up;
 	u64 total;			/* [lock] blocks to restore at load */
 	u64 remaining;			/* [lock] */
 	u32 cursor;			/* [restore] next block to look at */
-	u64 errors;			/* [lock] failed copies: blocks stay on the SSD */
+	unsigned int pass;		/* [restore] passes ended so far */
+	u64 errors;			/* [lock] failed copies, retries included */
 	/*
 	 * [once] created parked by the constructor, stopped by the
 	 * destructor; @parked [dm]: unparked by resume, parked by postsuspend.
@@ -289,6 +298,7 @@ void hims_mark_restored(struct hims_c *hc, u64 first, u64 last);
 int hims_restore_block(struct hims_c *hc, u64 block);
 bool hims_range_not_restoring(struct hims_c *hc, u64 first, u64 last);
 int hims_restore_thread(void *data);
+void hims_restore_rearm(struct hims_c *hc);
 
 /* hims-dedup-glue.c */
 int hims_dedup_commit(struct hims_c *hc);

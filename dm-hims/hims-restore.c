@@ -80,27 +80,8 @@ static void hims_copy_done(int read_err, unsigned long write_err, void *context)
 	complete(&copy->done);
 }
 
-/* The end of the walk: RAM is complete unless a copy failed. */
-static void hims_restore_end(struct hims_c *hc)
-{
-	bool complete;
-
-	spin_lock_irq(&hc->lock);
-	complete = !hc->restore.remaining && !hc->restore.errors;
-	spin_unlock_irq(&hc->lock);
-	if (!complete || READ_ONCE(hc->restore.done))
-		return;
-	mutex_lock(&hc->meta.lock);
-	complete = !hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
-	if (complete)
-		WRITE_ONCE(hc->restore.done, true);
-	mutex_unlock(&hc->meta.lock);
-	if (complete)
-		DMINFO("%s: RAM tier restored", dm_table_device_name(hc->ti->table));
-}
-
-/* The next run of blocks written but not in RAM, from @from. */
-static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
+/* The next run of at most @max blocks written but not in RAM, from @from. */
+static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 max, u32 *first)
 {
 	u32 n = hc->geo.ram_blocks, b, len = 0;
 
@@ -111,7 +92,7 @@ static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
 		if (!(hc->blocks.state[b] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING)))
 			break;
 	*first = b;
-	while (b < n && len < HIMS_MAX_RUN && test_bit_le(b, hc->meta.valid) &&
+	while (b < n && len < max && test_bit_le(b, hc->meta.valid) &&
 	       !(hc->blocks.state[b] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING))) {
 		hc->blocks.state[b] |= HIMS_BLK_RESTORING;
 		b++;
@@ -120,19 +101,72 @@ static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
 	return len;
 }
 
-/* Copy the next run from the mirror to RAM; false once none is left. */
-static bool hims_restore_step(struct hims_c *hc)
+/* Neither done nor given up: the restore thread has work. */
+static bool hims_restore_wanted(struct hims_c *hc)
+{
+	return !READ_ONCE(hc->restore.done) && !READ_ONCE(hc->restore.gave_up);
+}
+
+/* Retry from the first pass, at resume. */
+void hims_restore_rearm(struct hims_c *hc)
+{
+	if (!READ_ONCE(hc->restore.gave_up))
+		return;
+	hc->restore.pass = 0;
+	hc->restore.cursor = 0;
+	WRITE_ONCE(hc->restore.gave_up, false);
+}
+
+/* The end of a pass: RAM is complete, or another pass, or give up. */
+static void hims_restore_pass_end(struct hims_c *hc)
+{
+	const char *name = dm_table_device_name(hc->ti->table);
+	u64 left;
+	int r;
+
+	spin_lock_irq(&hc->lock);
+	left = hc->restore.remaining;
+	spin_unlock_irq(&hc->lock);
+	if (!left) {
+		mutex_lock(&hc->meta.lock);
+		r = hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
+		if (!r)
+			WRITE_ONCE(hc->restore.done, true);
+		mutex_unlock(&hc->meta.lock);
+		if (!r) {
+			DMINFO("%s: RAM tier restored", name);
+			return;
+		}
+		DMERR("%s: cannot write the RAM device header: %d", name, r);
+		WRITE_ONCE(hc->restore.gave_up, true);
+		return;
+	}
+	if (++hc->restore.pass < HIMS_RESTORE_PASSES) {
+		hc->restore.cursor = 0;
+		return;
+	}
+	DMERR("%s: restore incomplete: %llu blocks stay on the SSD (resume retries)", name, left);
+	WRITE_ONCE(hc->restore.gave_up, true);
+}
+
+/*
+ * Copy the next run of the pass from the mirror to RAM, or end the pass.
+ * The first pass copies runs of up to 1 MiB; retries copy single blocks,
+ * so that a bad block keeps only itself on the SSD.
+ */
+static void hims_restore_step(struct hims_c *hc)
 {
 	struct dm_io_region from, to;
 	struct hims_copy copy;
 	u32 first, len, b;
 
 	spin_lock_irq(&hc->lock);
-	len = hims_next_restore_run(hc, hc->restore.cursor, &first);
+	len = hims_next_restore_run(hc, hc->restore.cursor,
+				    hc->restore.pass ? 1 : HIMS_MAX_RUN, &first);
 	spin_unlock_irq(&hc->lock);
 	if (!len) {
-		hims_restore_end(hc);
-		return false;
+		hims_restore_pass_end(hc);
+		return;
 	}
 
 	from.bdev = ssd_bdev(hc);
@@ -155,28 +189,28 @@ static bool hims_restore_step(struct hims_c *hc)
 	hc->restore.cursor = first + len;
 	spin_unlock_irq(&hc->lock);
 	wake_up_all(&hc->progress_wait);
-	return true;
+	if (copy.error)
+		DMERR_LIMIT("%s: restore of blocks %u-%u failed (pass %u of %u): %d",
+			    dm_table_device_name(hc->ti->table), first, first + len - 1,
+			    hc->restore.pass + 1, HIMS_RESTORE_PASSES, copy.error);
 }
 
 /*
  * Created parked by the constructor and unparked by resume, so that
  * resume, which runs with the device suspended, neither creates a thread
- * nor allocates.  Parks at suspend, continuing from the cursor after the
- * next resume; sleeps once no run is left.
+ * nor allocates.  Parks at suspend; sleeps once done or given up.
  */
 int hims_restore_thread(void *data)
 {
 	struct hims_c *hc = data;
-	bool idle = READ_ONCE(hc->restore.done);
 
 	while (!kthread_should_stop()) {
 		if (kthread_should_park()) {
 			kthread_parkme();
-			idle = READ_ONCE(hc->restore.done);
 			continue;
 		}
-		if (!idle) {
-			idle = !hims_restore_step(hc);
+		if (hims_restore_wanted(hc)) {
+			hims_restore_step(hc);
 			cond_resched();
 			continue;
 		}
