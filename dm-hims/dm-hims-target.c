@@ -33,6 +33,31 @@ bool hims_set_error(struct hims_c *hc, int error)
 	return first;
 }
 
+/*
+ * The SSD lags behind RAM: tell the next table, through the RAM header, not
+ * to restore over RAM.  If RAM does not hold every block yet, the SSD holds
+ * the rest: copy it now, so that RAM is whole and "dirty" (the next table
+ * writes it all back).  If even that fails, neither device is whole, and
+ * the next table refuses to load rather than lose either side.
+ */
+static void hims_mark_ram_newer(struct hims_c *hc)
+{
+	const char *name = dm_table_device_name(hc->ti->table);
+	u32 state = HIMS_RAM_DIRTY;
+	int r;
+
+	if (!READ_ONCE(hc->restore.done) && !hims_restore_finish(hc))
+		state = HIMS_RAM_DIRTY_PARTIAL;
+	mutex_lock(&hc->meta.lock);
+	r = hims_write_ram_header(hc, state);
+	mutex_unlock(&hc->meta.lock);
+	if (r)
+		DMERR("%s: cannot write the RAM device header: %d", name, r);
+	else if (state == HIMS_RAM_DIRTY_PARTIAL)
+		DMERR("%s: RAM holds writes the SSD lacks, not every block: %s", name,
+		      "the next table will refuse to load");
+}
+
 static int hims_preresume(struct dm_target *ti)
 {
 	struct hims_c *hc = ti->private;
@@ -72,12 +97,8 @@ static void hims_postsuspend(struct dm_target *ti)
 	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
 	if (r) {
 		DMERR("writeback before suspend failed: %d", r);
-		/* Tell the next table that RAM is newer than the SSD. */
-		if (READ_ONCE(hc->restore.done)) {
-			mutex_lock(&hc->meta.lock);
-			hims_write_ram_header(hc, HIMS_RAM_DIRTY);
-			mutex_unlock(&hc->meta.lock);
-		}
+		if (hc->loaded)
+			hims_mark_ram_newer(hc);
 	}
 }
 
@@ -350,6 +371,28 @@ static int hims_set_geometry(struct dm_target *ti, struct hims_c *hc, u64 ram_bl
 }
 
 /*
+ * Refuse a RAM device that the last table left holding writes the SSD
+ * lacks, but not every block (see hims_mark_ram_newer()).  A reload is
+ * checked again at preresume, once the old table has suspended.
+ */
+static int hims_check_ram_header(struct hims_c *hc, char **error)
+{
+	int r;
+
+	r = hims_ram_io(hc, hims_ram_header_block(), hc->meta.page, REQ_OP_READ);
+	if (r) {
+		*error = "Cannot read the RAM device header";
+		return r;
+	}
+	if (hims_ram_header_state(page_address(hc->meta.page), hc->uuid) ==
+	    HIMS_RAM_DIRTY_PARTIAL) {
+		*error = HIMS_RAM_PARTIAL_ERROR;
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
  * <ram_dev> <ssd_dev> <sync|async> [<#opt_args> <opt_arg>*]
  */
 static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
@@ -400,6 +443,9 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	r = hims_open_superblock(hc, vals[HIMS_OPT_FORMAT], &ti->error);
+	if (r)
+		goto bad;
+	r = hims_check_ram_header(hc, &ti->error);
 	if (r)
 		goto bad;
 	r = hims_alloc(hc, &ti->error);

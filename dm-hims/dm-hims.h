@@ -214,6 +214,10 @@ struct hims_c {
 	struct bio_set bs;		/* clones to the mirror in sync mode */
 };
 
+/* Why a table refuses a RAM device in state HIMS_RAM_DIRTY_PARTIAL. */
+#define HIMS_RAM_PARTIAL_ERROR \
+	"RAM device holds writes the SSD lacks but not every block (SSD errors during a restore); zero its first 4 KiB to restore from the SSD alone"
+
 /* Per-bio data. */
 #define HB_MARK_DIRTY	0x1	/* async write: dirty the blocks at completion */
 #define HB_FLUSH_AFTER	0x2	/* async FUA write: complete once durable */
@@ -299,6 +303,7 @@ int hims_restore_block(struct hims_c *hc, u64 block);
 bool hims_range_not_restoring(struct hims_c *hc, u64 first, u64 last);
 int hims_restore_thread(void *data);
 void hims_restore_rearm(struct hims_c *hc);
+bool hims_restore_finish(struct hims_c *hc);
 
 /* hims-dedup-glue.c */
 int hims_dedup_commit(struct hims_c *hc);

@@ -107,7 +107,7 @@ static bool hims_restore_wanted(struct hims_c *hc)
 	return !READ_ONCE(hc->restore.done) && !READ_ONCE(hc->restore.gave_up);
 }
 
-/* Retry from the first pass, at resume. */
+/* Retry from the first pass (a resume, or a suspend that needs RAM whole). */
 void hims_restore_rearm(struct hims_c *hc)
 {
 	if (!READ_ONCE(hc->restore.gave_up))
@@ -220,4 +220,18 @@ int hims_restore_thread(void *data)
 		__set_current_state(TASK_RUNNING);
 	}
 	return 0;
+}
+
+/*
+ * Postsuspend, with the thread parked: restore every block still missing,
+ * retries included.  Returns whether RAM now holds every block.
+ */
+bool hims_restore_finish(struct hims_c *hc)
+{
+	hims_restore_rearm(hc);
+	while (hims_restore_wanted(hc)) {
+		hims_restore_step(hc);
+		cond_resched();
+	}
+	return READ_ONCE(hc->restore.done);
 }
