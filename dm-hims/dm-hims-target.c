@@ -13,6 +13,51 @@
 
 #include "dm-hims.h"
 
+/*
+ * Enter the error state; the first error sticks.  Every waiter looks at
+ * it (drains, flush waiters, the writeback thread), so wake them all: one
+ * that never rechecks would wait forever.  Returns true for the first.
+ */
+bool hims_set_error(struct hims_c *hc, int error)
+{
+	unsigned long flags;
+	bool first;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	first = !hc->error;
+	if (first)
+		hc->error = error;
+	spin_unlock_irqrestore(&hc->lock, flags);
+	hims_kick_writeback(hc);
+	wake_up_all(&hc->progress_wait);
+	return first;
+}
+
+/*
+ * The SSD lags behind RAM: tell the next table, through the RAM header, not
+ * to restore over RAM.  If RAM does not hold every block yet, the SSD holds
+ * the rest: copy it now, so that RAM is whole and "dirty" (the next table
+ * writes it all back).  If even that fails, neither device is whole, and
+ * the next table refuses to load rather than lose either side.
+ */
+static void hims_mark_ram_newer(struct hims_c *hc)
+{
+	const char *name = dm_table_device_name(hc->ti->table);
+	u32 state = HIMS_RAM_DIRTY;
+	int r;
+
+	if (!READ_ONCE(hc->restore.done) && !hims_restore_finish(hc))
+		state = HIMS_RAM_DIRTY_PARTIAL;
+	mutex_lock(&hc->meta.lock);
+	r = hims_write_ram_header(hc, state);
+	mutex_unlock(&hc->meta.lock);
+	if (r)
+		DMERR("%s: cannot write the RAM device header: %d", name, r);
+	else if (state == HIMS_RAM_DIRTY_PARTIAL)
+		DMERR("%s: RAM holds writes the SSD lacks, not every block: %s", name,
+		      "the next table will refuse to load");
+}
+
 static int hims_preresume(struct dm_target *ti)
 {
 	struct hims_c *hc = ti->private;
@@ -29,19 +74,13 @@ static int hims_preresume(struct dm_target *ti)
 static void hims_resume(struct dm_target *ti)
 {
 	struct hims_c *hc = ti->private;
-	struct task_struct *t;
 
 	WRITE_ONCE(hc->suspended, false);
-	if (READ_ONCE(hc->restore.done) || hc->restore.thread)
-		return;
-	t = kthread_run(hims_restore_thread, hc, "hims_rst/%s",
-			dm_table_device_name(ti->table));
-	if (IS_ERR(t)) {
-		/* Reads keep coming from the SSD until the next resume. */
-		DMERR("cannot start the restore thread: %ld", PTR_ERR(t));
-		return;
+	if (hc->restore.parked) {
+		hims_restore_rearm(hc);
+		kthread_unpark(hc->restore.thread);
+		hc->restore.parked = false;
 	}
-	hc->restore.thread = t;
 }
 
 static void hims_postsuspend(struct dm_target *ti)
@@ -49,23 +88,24 @@ static void hims_postsuspend(struct dm_target *ti)
 	struct hims_c *hc = ti->private;
 	int r;
 
-	hims_stop_restore(hc);
+	if (!hc->restore.parked) {
+		kthread_park(hc->restore.thread);
+		hc->restore.parked = true;
+	}
 	WRITE_ONCE(hc->suspended, true);
 	cancel_work_sync(&hc->dedup.commit_work);
 	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
 	if (r) {
 		DMERR("writeback before suspend failed: %d", r);
-		/* Tell the next table that RAM is newer than the SSD. */
-		if (READ_ONCE(hc->restore.done)) {
-			mutex_lock(&hc->meta.lock);
-			hims_write_ram_header(hc, HIMS_RAM_DIRTY);
-			mutex_unlock(&hc->meta.lock);
-		}
+		if (hc->loaded)
+			hims_mark_ram_newer(hc);
 	}
 }
 
 static void hims_free(struct hims_c *hc)
 {
+	if (hc->restore.thread)
+		kthread_stop(hc->restore.thread);
 	if (hc->wb.thread)
 		kthread_stop(hc->wb.thread);
 	if (hc->wq)
@@ -102,10 +142,7 @@ static void hims_free(struct hims_c *hc)
 
 static void hims_dtr(struct dm_target *ti)
 {
-	struct hims_c *hc = ti->private;
-
-	hims_stop_restore(hc);
-	hims_free(hc);
+	hims_free(ti->private);
 }
 
 /* [<#opt_args> <opt_arg>*] into @vals, indexed by enum hims_opt. */
@@ -336,14 +373,36 @@ static int hims_set_geometry(struct dm_target *ti, struct hims_c *hc, u64 ram_bl
 }
 
 /*
+ * Refuse a RAM device that the last table left holding writes the SSD
+ * lacks, but not every block (see hims_mark_ram_newer()).  A reload is
+ * checked again at preresume, once the old table has suspended.
+ */
+static int hims_check_ram_header(struct hims_c *hc, char **error)
+{
+	int r;
+
+	r = hims_ram_io(hc, hims_ram_header_block(), hc->meta.page, REQ_OP_READ);
+	if (r) {
+		*error = "Cannot read the RAM device header";
+		return r;
+	}
+	if (hims_ram_header_state(page_address(hc->meta.page), hc->uuid) ==
+	    HIMS_RAM_DIRTY_PARTIAL) {
+		*error = HIMS_RAM_PARTIAL_ERROR;
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
  * <ram_dev> <ssd_dev> <sync|async> [<#opt_args> <opt_arg>*]
  */
 static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
 	u64 vals[HIMS_NR_OPTS];
-	struct hims_c *hc;
 	struct task_struct *t;
+	struct hims_c *hc;
 	unsigned int i;
 	int r;
 
@@ -388,6 +447,9 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = hims_open_superblock(hc, vals[HIMS_OPT_FORMAT], &ti->error);
 	if (r)
 		goto bad;
+	r = hims_check_ram_header(hc, &ti->error);
+	if (r)
+		goto bad;
 	r = hims_alloc(hc, &ti->error);
 	if (r)
 		goto bad;
@@ -399,6 +461,17 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	hc->wb.thread = t;
+	/* Parked until resume, which runs suspended and so must not create it. */
+	t = kthread_create(hims_restore_thread, hc, "hims_rst/%s",
+			   dm_table_device_name(ti->table));
+	if (IS_ERR(t)) {
+		ti->error = "Cannot create the restore thread";
+		r = PTR_ERR(t);
+		goto bad;
+	}
+	hc->restore.thread = t;
+	kthread_park(t);
+	hc->restore.parked = true;
 
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;
@@ -447,6 +520,9 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(" %u %u %u %u %u.%03u %llu", st.mapped, st.phys_used, st.zero,
 		       st.spilled, st.dedup_x1000 / 1000, st.dedup_x1000 % 1000,
 		       st.index_bytes);
+		DMEMIT(" %s %llu", READ_ONCE(hc->restore.done) ? "complete" :
+		       READ_ONCE(hc->restore.gave_up) ? "incomplete" : "restoring",
+		       hc->restore.errors);
 		spin_unlock_irq(&hc->lock);
 		break;
 	case STATUSTYPE_TABLE:
@@ -470,9 +546,13 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 			char *result, unsigned int maxlen)
 {
 	struct hims_c *hc = ti->private;
+	int r;
 
-	if (argc == 1 && !strcasecmp(argv[0], "flush"))
-		return hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
+	if (argc == 1 && !strcasecmp(argv[0], "flush")) {
+		/* The long part, killable; the commit's own drain is then short. */
+		r = hims_drain_killable(hc);
+		return r || !hims_dedup_on(hc) ? r : hims_dedup_commit(hc);
+	}
 	if (argc == 1 && !strcasecmp(argv[0], "pause_writeback")) {
 		spin_lock_irq(&hc->lock);
 		hc->wb.paused = true;
@@ -543,7 +623,7 @@ static void hims_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type hims_target = {
 	.name = "hims",
-	.version = {1, 1, 0},
+	.version = {1, 2, 0},
 	.module = THIS_MODULE,
 	.ctr = hims_ctr,
 	.dtr = hims_dtr,

@@ -45,8 +45,7 @@ enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
  *
  *   dedup.commit_lock  (mutex)    one dedup commit at a time
  *   dedup.lock         (mutex)    the dedup core; sleeps inside (block I/O)
- *   meta.lock          (mutex)    meta.page and meta.copy_page, the
- *                                 restore thread's start and stop
+ *   meta.lock          (mutex)    meta.page and meta.copy_page
  *   lock               (spinlock, irq-safe) the block state below
  *
  * @lock is taken from map, end_io and kcopyd callbacks, so it is always
@@ -91,7 +90,7 @@ struct hims_meta {
 	void *valid;
 	void *valid_staged;	/* [defer worker] valid + bits of deferred writes */
 	u64 nr_valid;		/* [lock] bits set in @valid */
-	struct mutex lock;	/* meta.lock: @page, @copy_page, restore.thread */
+	struct mutex lock;	/* meta.lock: @page, @copy_page */
 	struct page *page;	/* [meta.lock] once resumed: bounce of metadata I/O */
 	struct page *copy_page;	/* [meta.lock] bounce of single-block restores */
 };
@@ -120,6 +119,9 @@ struct hims_wb {
 	wait_queue_head_t wait;		/* the thread sleeps here */
 };
 
+/* Passes over the valid bitmap before the restore gives up on a block. */
+#define HIMS_RESTORE_PASSES	3U
+
 /* The restore of the RAM tier from the mirror (hims-restore.c). */
 struct hims_restore {
 	/*
@@ -127,12 +129,23 @@ struct hims_restore {
 	 * (under meta.lock), never cleared; READ_ONCE elsewhere.
 	 */
 	bool done;
+	/*
+	 * [restore] The last pass left blocks it could not copy; they stay
+	 * on the SSD until a resume retries.  READ_ONCE elsewhere.
+	 */
+	bool gave_up;
 	u64 total;			/* [lock] blocks to restore at load */
 	u64 remaining;			/* [lock] */
 	u32 cursor;			/* [restore] next block to look at */
-	u64 errors;			/* [lock] failed copies: blocks stay on the SSD */
-	/* [dm] started in resume; stopped under meta.lock (postsuspend, dtr) */
+	unsigned int pass;		/* [restore] passes ended so far */
+	u64 errors;			/* [lock] failed copies, retries included */
+	/*
+	 * [once] created parked by the constructor, stopped by the
+	 * destructor; @parked [dm]: unparked by resume, parked by postsuspend.
+	 * While it is parked, postsuspend and resume own the [restore] fields.
+	 */
 	struct task_struct *thread;
+	bool parked;
 };
 
 /* Counters shown by status; lockless. */
@@ -202,6 +215,10 @@ struct hims_c {
 	struct bio_set bs;		/* clones to the mirror in sync mode */
 };
 
+/* Why a table refuses a RAM device in state HIMS_RAM_DIRTY_PARTIAL. */
+#define HIMS_RAM_PARTIAL_ERROR \
+	"RAM device holds writes the SSD lacks but not every block (SSD errors during a restore); zero its first 4 KiB to restore from the SSD alone"
+
 /* Per-bio data. */
 #define HB_MARK_DIRTY	0x1	/* async write: dirty the blocks at completion */
 #define HB_FLUSH_AFTER	0x2	/* async FUA write: complete once durable */
@@ -257,6 +274,9 @@ static inline struct block_device *ssd_bdev(struct hims_c *hc)
 	return hc->ssd_dev->bdev;
 }
 
+/* dm-hims-target.c */
+bool hims_set_error(struct hims_c *hc, int error);
+
 /* hims-map.c */
 bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits);
 bool hims_range_writable(struct hims_c *hc, u64 first, u64 last);
@@ -278,6 +298,7 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error);
 void hims_kick_writeback(struct hims_c *hc);
 int hims_writeback_thread(void *data);
 int hims_drain(struct hims_c *hc);
+int hims_drain_killable(struct hims_c *hc);
 int hims_drain_all(struct hims_c *hc);
 
 /* hims-restore.c */
@@ -285,7 +306,8 @@ void hims_mark_restored(struct hims_c *hc, u64 first, u64 last);
 int hims_restore_block(struct hims_c *hc, u64 block);
 bool hims_range_not_restoring(struct hims_c *hc, u64 first, u64 last);
 int hims_restore_thread(void *data);
-void hims_stop_restore(struct hims_c *hc);
+void hims_restore_rearm(struct hims_c *hc);
+bool hims_restore_finish(struct hims_c *hc);
 
 /* hims-dedup-glue.c */
 int hims_dedup_commit(struct hims_c *hc);

@@ -129,10 +129,7 @@ int hims_dedup_commit(struct hims_c *hc)
 	mutex_unlock(&hc->dedup.lock);
 	if (r) {
 		DMERR("dedup metadata commit failed: %d; device in error state", r);
-		spin_lock_irq(&hc->lock);
-		if (!hc->error)
-			hc->error = r;
-		spin_unlock_irq(&hc->lock);
+		hims_set_error(hc, r);
 	}
 out:
 	hc->dedup.last_commit = jiffies;
@@ -508,9 +505,8 @@ static int hims_dedup_read_records(struct hims_c *hc, u64 *durable)
 	void *rec0;
 	int r;
 
-	rec0 = kmalloc(HIMS_BLOCK_SIZE, GFP_KERNEL);
-	if (!rec0)
-		return -ENOMEM;
+	/* No allocation at resume; no restore copies use this page yet. */
+	rec0 = page_address(hc->meta.copy_page);
 	r = hims_ssd_io(hc, hims_dedup_record_block(&hc->geo, 0), hc->meta.page, REQ_OP_READ);
 	if (!r) {
 		memcpy(rec0, page_address(hc->meta.page), HIMS_BLOCK_SIZE);
@@ -523,7 +519,6 @@ static int hims_dedup_read_records(struct hims_c *hc, u64 *durable)
 		if (r < 0)
 			r = -EILSEQ;
 	}
-	kfree(rec0);
 	return r;
 }
 

@@ -32,6 +32,8 @@
 #define HIMS_RAM_RESTORING	1
 #define HIMS_RAM_COMPLETE	2
 #define HIMS_RAM_DIRTY		3	/* complete, but the SSD may lag: write all back */
+/* Newer than the SSD for some blocks, missing others: refuse to load. */
+#define HIMS_RAM_DIRTY_PARTIAL	4
 
 struct hims_geometry {
 	u64 ram_blocks;		/* RAM tier, logical blocks [0, ram_blocks) */

@@ -132,6 +132,10 @@ int hims_load(struct hims_c *hc)
 		return r;
 	}
 	ram_state = hims_ram_header_state(page_address(hc->meta.page), hc->uuid);
+	if (ram_state == HIMS_RAM_DIRTY_PARTIAL) {
+		DMERR("%s: %s", dm_table_device_name(hc->ti->table), HIMS_RAM_PARTIAL_ERROR);
+		return -EIO;
+	}
 	hc->restore.total = hc->meta.nr_valid;
 	if (ram_state == HIMS_RAM_COMPLETE || ram_state == HIMS_RAM_DIRTY) {
 		/* Same boot, RAM already holds everything: nothing to copy. */

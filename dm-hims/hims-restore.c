@@ -81,8 +81,8 @@ static void hims_copy_done(int read_err, unsigned long write_err, void *context)
 	complete(&copy->done);
 }
 
-/* The next run of blocks written but not in RAM, from @from. */
-static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
+/* The next run of at most @max blocks written but not in RAM, from @from. */
+static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 max, u32 *first)
 {
 	u32 n = hc->geo.ram_blocks, b, len = 0;
 
@@ -93,7 +93,7 @@ static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
 		if (!(hc->blocks.state[b] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING)))
 			break;
 	*first = b;
-	while (b < n && len < HIMS_MAX_RUN && test_bit_le(b, hc->meta.valid) &&
+	while (b < n && len < max && test_bit_le(b, hc->meta.valid) &&
 	       !(hc->blocks.state[b] & (HIMS_BLK_RESTORED | HIMS_BLK_RESTORING))) {
 		hc->blocks.state[b] |= HIMS_BLK_RESTORING;
 		b++;
@@ -102,72 +102,137 @@ static u32 hims_next_restore_run(struct hims_c *hc, u32 from, u32 *first)
 	return len;
 }
 
-int hims_restore_thread(void *data)
+/* Neither done nor given up: the restore thread has work. */
+static bool hims_restore_wanted(struct hims_c *hc)
 {
-	struct hims_c *hc = data;
+	return !READ_ONCE(hc->restore.done) && !READ_ONCE(hc->restore.gave_up);
+}
+
+/* Retry from the first pass (a resume, or a suspend that needs RAM whole). */
+void hims_restore_rearm(struct hims_c *hc)
+{
+	if (!READ_ONCE(hc->restore.gave_up))
+		return;
+	hc->restore.pass = 0;
+	hc->restore.cursor = 0;
+	WRITE_ONCE(hc->restore.gave_up, false);
+}
+
+/* The end of a pass: RAM is complete, or another pass, or give up. */
+static void hims_restore_pass_end(struct hims_c *hc)
+{
+	const char *name = dm_table_device_name(hc->ti->table);
+	u64 left;
+	int r;
+
+	spin_lock_irq(&hc->lock);
+	left = hc->restore.remaining;
+	spin_unlock_irq(&hc->lock);
+	if (!left) {
+		mutex_lock(&hc->meta.lock);
+		r = hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
+		if (!r)
+			WRITE_ONCE(hc->restore.done, true);
+		mutex_unlock(&hc->meta.lock);
+		if (!r) {
+			DMINFO("%s: RAM tier restored", name);
+			return;
+		}
+		DMERR("%s: cannot write the RAM device header: %d", name, r);
+		WRITE_ONCE(hc->restore.gave_up, true);
+		return;
+	}
+	if (++hc->restore.pass < HIMS_RESTORE_PASSES) {
+		hc->restore.cursor = 0;
+		return;
+	}
+	DMERR("%s: restore incomplete: %llu blocks stay on the SSD (resume retries)", name, left);
+	WRITE_ONCE(hc->restore.gave_up, true);
+}
+
+/*
+ * Copy the next run of the pass from the mirror to RAM, or end the pass.
+ * The first pass copies runs of up to 1 MiB; retries copy single blocks,
+ * so that a bad block keeps only itself on the SSD.
+ */
+static void hims_restore_step(struct hims_c *hc)
+{
 	struct dm_io_region from, to;
 	struct hims_copy copy;
 	u32 first, len, b;
 
-	while (!kthread_should_stop()) {
-		spin_lock_irq(&hc->lock);
-		len = hims_next_restore_run(hc, hc->restore.cursor, &first);
-		spin_unlock_irq(&hc->lock);
-		if (!len)
-			break;
-
-		from.bdev = ssd_bdev(hc);
-		from.sector = hims_ssd_sector(hims_mirror_block(&hc->geo, hims_pblock(first)));
-		from.count = block_to_sector(len);
-		to.bdev = ram_bdev(hc);
-		to.sector = hims_ram_sector(hims_ram_block(hims_pblock(first)));
-		to.count = from.count;
-		init_completion(&copy.done);
-		dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_copy_done, &copy);
-		wait_for_completion(&copy.done);
-
-		spin_lock_irq(&hc->lock);
-		for (b = first; b < first + len; b++)
-			hc->blocks.state[b] &= ~HIMS_BLK_RESTORING;
-		if (copy.error)
-			hc->restore.errors++;	/* those blocks stay on the SSD */
-		else
-			hims_mark_restored(hc, first, first + len - 1);
-		hc->restore.cursor = first + len;
-		spin_unlock_irq(&hc->lock);
-		wake_up_all(&hc->progress_wait);
-		cond_resched();
+	spin_lock_irq(&hc->lock);
+	len = hims_next_restore_run(hc, hc->restore.cursor,
+				    hc->restore.pass ? 1 : HIMS_MAX_RUN, &first);
+	spin_unlock_irq(&hc->lock);
+	if (!len) {
+		hims_restore_pass_end(hc);
+		return;
 	}
+
+	from.bdev = ssd_bdev(hc);
+	from.sector = hims_ssd_sector(hims_mirror_block(&hc->geo, hims_pblock(first)));
+	from.count = block_to_sector(len);
+	to.bdev = ram_bdev(hc);
+	to.sector = hims_ram_sector(hims_ram_block(hims_pblock(first)));
+	to.count = from.count;
+	init_completion(&copy.done);
+	dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_copy_done, &copy);
+	wait_for_completion(&copy.done);
 
 	spin_lock_irq(&hc->lock);
-	if (!hc->restore.remaining && !hc->restore.errors) {
-		spin_unlock_irq(&hc->lock);
-		mutex_lock(&hc->meta.lock);
-		if (!hims_write_ram_header(hc, HIMS_RAM_COMPLETE))
-			WRITE_ONCE(hc->restore.done, true);
-		mutex_unlock(&hc->meta.lock);
-		DMINFO("%s: RAM tier restored", dm_table_device_name(hc->ti->table));
-	} else {
-		spin_unlock_irq(&hc->lock);
-	}
-	/* Park until kthread_stop(): the caller owns our lifetime. */
+	for (b = first; b < first + len; b++)
+		hc->blocks.state[b] &= ~HIMS_BLK_RESTORING;
+	if (copy.error)
+		hc->restore.errors++;	/* those blocks stay on the SSD */
+	else
+		hims_mark_restored(hc, first, first + len - 1);
+	hc->restore.cursor = first + len;
+	spin_unlock_irq(&hc->lock);
+	wake_up_all(&hc->progress_wait);
+	if (copy.error)
+		DMERR_LIMIT("%s: restore of blocks %u-%u failed (pass %u of %u): %d",
+			    dm_table_device_name(hc->ti->table), first, first + len - 1,
+			    hc->restore.pass + 1, HIMS_RESTORE_PASSES, copy.error);
+}
+
+/*
+ * Created parked by the constructor and unparked by resume, so that
+ * resume, which runs with the device suspended, neither creates a thread
+ * nor allocates.  Parks at suspend; sleeps once done or given up.
+ */
+int hims_restore_thread(void *data)
+{
+	struct hims_c *hc = data;
+
 	while (!kthread_should_stop()) {
+		if (kthread_should_park()) {
+			kthread_parkme();
+			continue;
+		}
+		if (hims_restore_wanted(hc)) {
+			hims_restore_step(hc);
+			cond_resched();
+			continue;
+		}
 		set_current_state(TASK_INTERRUPTIBLE);
-		if (!kthread_should_stop())
+		if (!kthread_should_stop() && !kthread_should_park())
 			schedule();
 		__set_current_state(TASK_RUNNING);
 	}
 	return 0;
 }
 
-void hims_stop_restore(struct hims_c *hc)
+/*
+ * Postsuspend, with the thread parked: restore every block still missing,
+ * retries included.  Returns whether RAM now holds every block.
+ */
+bool hims_restore_finish(struct hims_c *hc)
 {
-	mutex_lock(&hc->meta.lock);
-	if (hc->restore.thread) {
-		mutex_unlock(&hc->meta.lock);
-		kthread_stop(hc->restore.thread);
-		mutex_lock(&hc->meta.lock);
-		hc->restore.thread = NULL;
+	hims_restore_rearm(hc);
+	while (hims_restore_wanted(hc)) {
+		hims_restore_step(hc);
+		cond_resched();
 	}
-	mutex_unlock(&hc->meta.lock);
+	return READ_ONCE(hc->restore.done);
 }

@@ -39,15 +39,13 @@ static void hims_writeback_done(int read_err, unsigned long write_err, void *con
 
 	spin_lock_irqsave(&hc->lock, flags);
 	hims_lrw_writeback_done(&hc->blocks.lrw, run->first, run->len, ok, ++hc->blocks.write_seq);
-	if (!ok && !hc->error) {
-		hc->error = -EIO;
-		DMERR("writeback to the SSD failed (read %d, write %lu): device in error state",
-		      read_err, write_err);
-	}
 	run->active = false;
 	hc->wb.runs_active--;
 	hc->wb.kick = true;
 	spin_unlock_irqrestore(&hc->lock, flags);
+	if (!ok && hims_set_error(hc, -EIO))
+		DMERR("writeback to the SSD failed (read %d, write %lu): device in error state",
+		      read_err, write_err);
 	wake_up(&hc->wb.wait);
 	wake_up_all(&hc->progress_wait);
 }
@@ -180,8 +178,23 @@ int hims_writeback_thread(void *data)
 	return 0;
 }
 
-/* Write back everything written so far and flush the SSD; may sleep. */
-int hims_drain(struct hims_c *hc)
+static bool hims_drained(struct hims_c *hc, u64 target)
+{
+	bool done;
+
+	spin_lock_irq(&hc->lock);
+	done = hc->error || hims_durable_seq(hc) >= target;
+	spin_unlock_irq(&hc->lock);
+	return done;
+}
+
+/*
+ * Write back everything written so far and flush the SSD; may sleep.
+ * @killable: for messages, which hold the live table and so block
+ * suspend and removal while they wait: a fatal signal ends the wait
+ * (-EINTR); what it started is still written back.
+ */
+static int __hims_drain(struct hims_c *hc, bool killable)
 {
 	u64 target;
 	int r;
@@ -192,26 +205,32 @@ int hims_drain(struct hims_c *hc)
 	spin_unlock_irq(&hc->lock);
 	hims_kick_writeback(hc);
 	/* Writing back a large dirty set takes long; that is not a hang. */
-	wait_event_idle(hc->progress_wait, ({
-		bool done;
-
-		spin_lock_irq(&hc->lock);
-		done = hc->error || hims_durable_seq(hc) >= target;
-		spin_unlock_irq(&hc->lock);
-		done;
-	}));
+	if (!killable)
+		wait_event_idle(hc->progress_wait, hims_drained(hc, target));
+	else if (wait_event_killable(hc->progress_wait, hims_drained(hc, target)))
+		return -EINTR;
 	r = READ_ONCE(hc->error);
 	return r ? r : blkdev_issue_flush(ssd_bdev(hc));
 }
 
-/* Drain until nothing is dirty, however many writes were in flight. */
+int hims_drain(struct hims_c *hc)
+{
+	return __hims_drain(hc, false);
+}
+
+int hims_drain_killable(struct hims_c *hc)
+{
+	return __hims_drain(hc, true);
+}
+
+/* Messages: drain until nothing is dirty, however many writes were in flight. */
 int hims_drain_all(struct hims_c *hc)
 {
 	bool clean;
 	int r;
 
 	do {
-		r = hims_drain(hc);
+		r = hims_drain_killable(hc);
 		spin_lock_irq(&hc->lock);
 		clean = !hc->blocks.lrw.nr_dirty && !hc->blocks.lrw.nr_writeback;
 		spin_unlock_irq(&hc->lock);
