@@ -35,9 +35,9 @@ static int hims_read_phys(struct hims_c *hc, u32 phys, struct page *page)
 	on_ssd = hims_phys_on_ssd(hc, phys);
 	spin_unlock_irq(&hc->lock);
 	if (on_ssd)
-		return hims_ssd_io(hc, hims_mirror_block(&hc->geo, phys), page,
+		return hims_ssd_io(hc, hims_mirror_block(&hc->geo, hims_pblock(phys)), page,
 				   REQ_OP_READ);
-	return hims_ram_io(hc, hims_ram_block(phys), page, REQ_OP_READ);
+	return hims_ram_io(hc, hims_ram_block(hims_pblock(phys)), page, REQ_OP_READ);
 }
 
 static bool hims_same_data(void *ctx, u32 phys)
@@ -213,7 +213,7 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 	}
 	spin_unlock_irqrestore(&hc->lock, flags);
 
-	r = hims_ram_io(hc, hims_ram_block(phys), hc->dedup.data_page, REQ_OP_WRITE);
+	r = hims_ram_io(hc, hims_ram_block(hims_pblock(phys)), hc->dedup.data_page, REQ_OP_WRITE);
 	if (r)
 		return r;
 	if (READ_ONCE(hc->mode) == HIMS_SYNC) {
@@ -221,7 +221,7 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 		r = hims_range_has(hc, phys, phys, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
 		spin_unlock_irqrestore(&hc->lock, flags);
 		if (!r)
-			return hims_ssd_io(hc, hims_mirror_block(&hc->geo, phys),
+			return hims_ssd_io(hc, hims_mirror_block(&hc->geo, hims_pblock(phys)),
 					   hc->dedup.data_page, REQ_OP_WRITE);
 	}
 	spin_lock_irqsave(&hc->lock, flags);
@@ -329,6 +329,7 @@ static int hims_dedup_route_read(struct hims_c *hc, struct bio *bio, bool in_map
 	u64 last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
 	enum hims_dedup_where kind, k;
 	u32 where, w;
+	hims_pblock_t phys;
 	bool on_ssd;
 	u64 b;
 
@@ -361,13 +362,14 @@ static int hims_dedup_route_read(struct hims_c *hc, struct bio *bio, bool in_map
 	sector &= HIMS_SECTORS_PER_BLOCK - 1;
 	switch (kind) {
 	case HIMS_DEDUP_AT_RAM:
+		phys = hims_pblock(where);
 		if (on_ssd) {
 			bio_set_dev(bio, ssd_bdev(hc));
 			bio->bi_iter.bi_sector =
-				hims_ssd_sector(hims_mirror_block(&hc->geo, where)) + sector;
+				hims_ssd_sector(hims_mirror_block(&hc->geo, phys)) + sector;
 		} else {
 			bio_set_dev(bio, ram_bdev(hc));
-			bio->bi_iter.bi_sector = hims_ram_sector(hims_ram_block(where)) + sector;
+			bio->bi_iter.bi_sector = hims_ram_sector(hims_ram_block(phys)) + sector;
 		}
 		return DM_MAPIO_REMAPPED;
 	case HIMS_DEDUP_AT_SPILL:

@@ -295,12 +295,15 @@ void hims_map_extent(const struct hims_geometry *geo, u64 sector, u32 nr_sectors
 	u64 offset = sector & (HIMS_SECTORS_PER_BLOCK - 1);
 	u64 boundary = hims_boundary(geo) << HIMS_BLOCK_SECTOR_SHIFT;
 
-	ext->block = block;
+	ext->block = hims_lblock(block);
 	if (block < hims_boundary(geo)) {
+		/* With dedup the glue finds the physical block instead. */
+		hims_pblock_t phys = hims_direct_pblock(ext->block);
+
 		ext->tier = HIMS_TIER_RAM;
-		ext->ram_sector = (hims_rblock_nr(hims_ram_block(block)) <<
+		ext->ram_sector = (hims_rblock_nr(hims_ram_block(phys)) <<
 				   HIMS_BLOCK_SECTOR_SHIFT) + offset;
-		ext->ssd_sector = (hims_sblock_nr(hims_mirror_block(geo, block)) <<
+		ext->ssd_sector = (hims_sblock_nr(hims_mirror_block(geo, phys)) <<
 				  HIMS_BLOCK_SECTOR_SHIFT) + offset;
 		ext->nr_sectors = (u32)min_t(u64, nr_sectors, boundary - sector);
 	} else {

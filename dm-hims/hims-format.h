@@ -64,10 +64,20 @@ static inline u64 hims_boundary(const struct hims_geometry *geo)
 }
 
 /*
- * Block numbers on the two devices, as types sparse tells apart from each
- * other and from logical and physical RAM-tier block numbers (plain u64 and
- * u32): a block of the SSD and a block of the RAM device.  Every on-disk
- * address comes from one helper below.
+ * Four kinds of block number, as types sparse tells apart (make C=1):
+ *
+ *  hims_lblock_t  a logical block of the virtual device (RAM tier, then SSD
+ *                 tier), what a bio addresses;
+ *  hims_pblock_t  a physical RAM-tier block: what the RAM tier stores, the
+ *                 index of the valid bitmap, the block states and the LRW
+ *                 order, and what the SSD mirror is indexed by.  Without
+ *                 dedup logical RAM-tier block N is physical block N
+ *                 (hims_direct_pblock()); with dedup the map says which;
+ *  hims_sblock_t  a block of the SSD;
+ *  hims_rblock_t  a block of the RAM device (the header, then the tier).
+ *
+ * Every on-disk address comes from one helper below.  The dedup core
+ * (hims-dedup.c) keeps its own u32 numbers; its glue converts at the seam.
  */
 #ifndef __bitwise
 #define __bitwise
@@ -75,8 +85,30 @@ static inline u64 hims_boundary(const struct hims_geometry *geo)
 #ifndef __force
 #define __force
 #endif
+typedef u64 __bitwise hims_lblock_t;
+typedef u64 __bitwise hims_pblock_t;
 typedef u64 __bitwise hims_sblock_t;
 typedef u64 __bitwise hims_rblock_t;
+
+static inline hims_lblock_t hims_lblock(u64 block)
+{
+	return (__force hims_lblock_t)block;
+}
+
+static inline u64 hims_lblock_nr(hims_lblock_t block)
+{
+	return (__force u64)block;
+}
+
+static inline hims_pblock_t hims_pblock(u64 block)
+{
+	return (__force hims_pblock_t)block;
+}
+
+static inline u64 hims_pblock_nr(hims_pblock_t block)
+{
+	return (__force u64)block;
+}
 
 static inline hims_sblock_t hims_sblock(u64 block)
 {
@@ -98,6 +130,12 @@ static inline u64 hims_rblock_nr(hims_rblock_t block)
 	return (__force u64)block;
 }
 
+/* Without dedup, the physical block holding logical RAM-tier block @lblock. */
+static inline hims_pblock_t hims_direct_pblock(hims_lblock_t lblock)
+{
+	return hims_pblock(hims_lblock_nr(lblock));
+}
+
 /* SSD block 0: the superblock, and the tools' hints in its second half. */
 static inline hims_sblock_t hims_sb_block(void)
 {
@@ -110,10 +148,11 @@ static inline hims_sblock_t hims_bitmap_block(const struct hims_geometry *geo, u
 	return hims_sblock(geo->bitmap_start + index);
 }
 
-/* The mirror of physical RAM-tier block @phys (= logical without dedup). */
-static inline hims_sblock_t hims_mirror_block(const struct hims_geometry *geo, u64 phys)
+/* The mirror of physical RAM-tier block @phys. */
+static inline hims_sblock_t hims_mirror_block(const struct hims_geometry *geo,
+					      hims_pblock_t phys)
 {
-	return hims_sblock(geo->mirror_start + phys);
+	return hims_sblock(geo->mirror_start + hims_pblock_nr(phys));
 }
 
 /* Dedup commit record @slot (0 or 1). */
@@ -148,9 +187,9 @@ static inline hims_rblock_t hims_ram_header_block(void)
 }
 
 /* Where physical RAM-tier block @phys lives on the RAM device. */
-static inline hims_rblock_t hims_ram_block(u64 phys)
+static inline hims_rblock_t hims_ram_block(hims_pblock_t phys)
 {
-	return hims_rblock(1 + phys);
+	return hims_rblock(1 + hims_pblock_nr(phys));
 }
 
 /* Entries of one dedup metadata block (4 KiB less a 32-byte header). */
@@ -249,9 +288,9 @@ enum hims_tier { HIMS_TIER_RAM, HIMS_TIER_SSD };
 
 struct hims_extent {
 	enum hims_tier tier;
-	u64 block;		/* first logical block */
-	u64 ram_sector;		/* RAM device sector (RAM tier) */
-	u64 ssd_sector;		/* SSD sector: mirror (RAM tier) or expansion */
+	hims_lblock_t block;	/* first logical block */
+	u64 ram_sector;		/* RAM device sector (RAM tier, no dedup) */
+	u64 ssd_sector;		/* SSD sector: mirror (no dedup) or expansion */
 	u32 nr_sectors;		/* how much of the request fits this tier */
 };
 

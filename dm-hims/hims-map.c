@@ -49,7 +49,7 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 			       struct hims_extent *ext, gfp_t gfp)
 {
 	struct hims_bio *hb = hims_bio(bio);
-	u64 first = ext->block;
+	u64 first = hims_pblock_nr(hims_direct_pblock(ext->block));
 	u64 last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
 	unsigned long flags;
 	bool write_through;
@@ -109,7 +109,7 @@ static int hims_route(struct hims_c *hc, struct bio *bio, bool in_map, gfp_t gfp
 {
 	struct hims_extent ext;
 	unsigned long flags;
-	u64 b, last;
+	u64 b, first, last;
 	bool from_ssd;
 
 	hims_map_extent(&hc->geo, bio->bi_iter.bi_sector, bio_sectors(bio), &ext);
@@ -141,11 +141,12 @@ static int hims_route(struct hims_c *hc, struct bio *bio, bool in_map, gfp_t gfp
 	from_ssd = false;
 	if (!READ_ONCE(hc->restore.done)) {
 		/* Blocks not yet restored are read from the SSD mirror. */
+		first = hims_pblock_nr(hims_direct_pblock(ext.block));
 		last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
 		spin_lock_irqsave(&hc->lock, flags);
-		from_ssd = test_bit_le(ext.block, hc->meta.valid) &&
-			!(hc->blocks.state[ext.block] & HIMS_BLK_RESTORED);
-		for (b = ext.block + 1; b <= last; b++)
+		from_ssd = test_bit_le(first, hc->meta.valid) &&
+			!(hc->blocks.state[first] & HIMS_BLK_RESTORED);
+		for (b = first + 1; b <= last; b++)
 			if ((test_bit_le(b, hc->meta.valid) &&
 			     !(hc->blocks.state[b] & HIMS_BLK_RESTORED)) != from_ssd)
 				break;

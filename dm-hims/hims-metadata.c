@@ -187,6 +187,19 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 		return -EINVAL;
 	}
 
+	/*
+	 * A valid bit becomes durable before the data it covers reaches the
+	 * mirror, so after a power cut the restore may copy a mirror block
+	 * never written since: it must read as never written, not as what
+	 * the SSD held before (another filesystem, another tenant).
+	 */
+	r = blkdev_issue_zeroout(ssd_bdev(hc),
+				 hims_ssd_sector(hims_mirror_block(&hc->geo, hims_pblock(0))),
+				 block_to_sector(hc->geo.ram_blocks), GFP_KERNEL, 0);
+	if (r) {
+		*error = "Cannot zero the SSD mirror";
+		return r;
+	}
 	/* The bitmap first: a superblock must never describe stale bits. */
 	memset(buf, 0, HIMS_BLOCK_SIZE);
 	for (i = 0; i < hc->geo.bitmap_blocks; i++) {

@@ -41,10 +41,10 @@ int hims_restore_block(struct hims_c *hc, u64 block)
 	spin_unlock_irqrestore(&hc->lock, flags);
 
 	mutex_lock(&hc->meta.lock);
-	r = hims_ssd_io(hc, hims_mirror_block(&hc->geo, block), hc->meta.copy_page,
+	r = hims_ssd_io(hc, hims_mirror_block(&hc->geo, hims_pblock(block)), hc->meta.copy_page,
 			REQ_OP_READ);
 	if (!r)
-		r = hims_ram_io(hc, hims_ram_block(block), hc->meta.copy_page, REQ_OP_WRITE);
+		r = hims_ram_io(hc, hims_ram_block(hims_pblock(block)), hc->meta.copy_page, REQ_OP_WRITE);
 	mutex_unlock(&hc->meta.lock);
 
 	spin_lock_irqsave(&hc->lock, flags);
@@ -116,10 +116,10 @@ int hims_restore_thread(void *data)
 			break;
 
 		from.bdev = ssd_bdev(hc);
-		from.sector = hims_ssd_sector(hims_mirror_block(&hc->geo, first));
+		from.sector = hims_ssd_sector(hims_mirror_block(&hc->geo, hims_pblock(first)));
 		from.count = block_to_sector(len);
 		to.bdev = ram_bdev(hc);
-		to.sector = hims_ram_sector(hims_ram_block(first));
+		to.sector = hims_ram_sector(hims_ram_block(hims_pblock(first)));
 		to.count = from.count;
 		init_completion(&copy.done);
 		dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_copy_done, &copy);

@@ -99,10 +99,10 @@ static void hims_start_writeback(struct hims_c *hc)
 		spin_unlock_irq(&hc->lock);
 
 		from.bdev = ram_bdev(hc);
-		from.sector = hims_ram_sector(hims_ram_block(first));
+		from.sector = hims_ram_sector(hims_ram_block(hims_pblock(first)));
 		from.count = block_to_sector(len);
 		to.bdev = ssd_bdev(hc);
-		to.sector = hims_ssd_sector(hims_mirror_block(&hc->geo, first));
+		to.sector = hims_ssd_sector(hims_mirror_block(&hc->geo, hims_pblock(first)));
 		to.count = from.count;
 		dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_writeback_done, run);
 

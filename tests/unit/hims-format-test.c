@@ -330,7 +330,7 @@ static void check_ram_extent(const struct hims_geometry *geo, u64 sector, u32 nr
 	memset(&ext, 0xcc, sizeof(ext));
 	hims_map_extent(geo, sector, nr, &ext);
 	CHECK_EQ(ext.tier, HIMS_TIER_RAM);
-	CHECK_EQ(ext.block, block);
+	CHECK_EQ(hims_lblock_nr(ext.block), block);
 	CHECK_EQ(ext.ram_sector, (1 + block) * SPB + offset);
 	CHECK_EQ(ext.ssd_sector, (geo->mirror_start + block) * SPB + offset);
 	CHECK_EQ(ext.nr_sectors, min_t(u64, nr, boundary - sector));
@@ -344,7 +344,7 @@ static void check_ssd_extent(const struct hims_geometry *geo, u64 sector, u32 nr
 	memset(&ext, 0xcc, sizeof(ext));
 	hims_map_extent(geo, sector, nr, &ext);
 	CHECK_EQ(ext.tier, HIMS_TIER_SSD);
-	CHECK_EQ(ext.block, block);
+	CHECK_EQ(hims_lblock_nr(ext.block), block);
 	CHECK_EQ(ext.ssd_sector,
 		 (geo->expansion_start + block - geo->ram_blocks) * SPB + offset);
 	CHECK_EQ(ext.nr_sectors, nr);
@@ -387,13 +387,13 @@ static void test_map_extent(void)
 	/* Hand-computed: mirror at SSD block 256, expansion at 1280. */
 	hims_map_extent(&geo, 13, 3, &ext);
 	CHECK_EQ(ext.tier, HIMS_TIER_RAM);
-	CHECK_EQ(ext.block, 1);
+	CHECK_EQ(hims_lblock_nr(ext.block), 1);
 	CHECK_EQ(ext.ram_sector, 2 * 8 + 5);
 	CHECK_EQ(ext.ssd_sector, 257 * 8 + 5);
 	CHECK_EQ(ext.nr_sectors, 3);
 	hims_map_extent(&geo, boundary + 9, 8, &ext);
 	CHECK_EQ(ext.tier, HIMS_TIER_SSD);
-	CHECK_EQ(ext.block, 1001);
+	CHECK_EQ(hims_lblock_nr(ext.block), 1001);
 	CHECK_EQ(ext.ssd_sector, 1281 * 8 + 1);
 	CHECK_EQ(ext.nr_sectors, 8);
 
@@ -415,7 +415,7 @@ static void test_map_extent(void)
 		CHECK_EQ(ext.ssd_sector, geo.mirror_start * SPB + boundary - n);
 		hims_map_extent(&geo, boundary, n + 5, &ext);
 		CHECK_EQ(ext.tier, HIMS_TIER_SSD);
-		CHECK_EQ(ext.block, 1000);
+		CHECK_EQ(hims_lblock_nr(ext.block), 1000);
 		CHECK_EQ(ext.ssd_sector, geo.expansion_start * SPB);
 		CHECK_EQ(ext.nr_sectors, n + 5);
 	}
