@@ -119,15 +119,17 @@ $(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-de
 
 # The crash-replay test's programs (tests/crash/README): in TOOLS_DIR so
 # that the guest has them, not installed.
-crash_deps := $(wildcard tests/crash/*.[ch]) purec.h purec-user.h
+crash_deps := $(wildcard tests/crash/*.[ch]) tools/lib/msg.[ch] tools/lib/toolutil.[ch] purec.h purec-user.h
 $(TOOLS_DIR)/hims-replay: $(crash_deps)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ tests/crash/hims-replay.c tests/crash/crash-log.c
+	$(CC) $(TOOLS_CFLAGS) -o $@ tests/crash/hims-replay.c tests/crash/crash-log.c \
+		tools/lib/msg.c tools/lib/toolutil.c
 
 $(TOOLS_DIR)/hims-crashwl: $(crash_deps) dm-hims/hims-format.c dm-hims/hims-format.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -pthread -o $@ tests/crash/hims-crashwl.c tests/crash/crash-block.c \
-		tests/crash/crash-record.c tests/crash/crash-log.c dm-hims/hims-format.c
+		tests/crash/crash-record.c tests/crash/crash-log.c dm-hims/hims-format.c \
+		tools/lib/msg.c tools/lib/toolutil.c
 
 # Installs the sources into /usr/src/hims-<version> and lets DKMS build and
 # install the modules for the running kernel.

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tools/lib/msg.h"
 #include "tests/crash/crash-block.h"
 #include "tests/crash/crash-log.h"
 #include "tests/crash/crash-record.h"
@@ -44,39 +45,13 @@ struct opts {
 	u64 report;
 };
 
-static void __noreturn die(int code, const char *fmt, ...) __printf(2, 3);
-
-static void __noreturn die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "hims-crashwl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
 static void *xalloc(size_t len)
 {
 	void *p = NULL;
 
 	if (posix_memalign(&p, CRASH_BS, len))
-		die(1, "out of memory");
+		tool_fail("out of memory");
 	return p;
-}
-
-static u64 num(const char *s, const char *what)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end)
-		die(2, "%s: not a number: '%s'", what, s);
-	return v;
 }
 
 static int pw(int fd, const void *buf, size_t len, u64 off)
@@ -95,17 +70,17 @@ static int do_fill(struct opts *o)
 	int fd = open(o->dev, O_WRONLY | O_DIRECT);
 
 	if (fd < 0)
-		die(1, "%s: %s", o->dev, strerror(errno));
+		tool_fail("%s: %s", o->dev, strerror(errno));
 	for (b = o->start; b < o->start + o->blocks; b += n) {
 		n = min_t(u64, CHUNK, o->start + o->blocks - b);
 		for (i = 0; i < n; i++)
 			crash_block_fill(buf + i * CRASH_BS, o->run, b + i, 0);
 		if (pw(fd, buf, n * CRASH_BS, b * CRASH_BS))
-			die(1, "%s: write at block %llu: %s", o->dev,
-			    (unsigned long long)b, strerror(errno));
+			tool_fail("%s: write at block %llu: %s", o->dev,
+				  (unsigned long long)b, strerror(errno));
 	}
 	if (fsync(fd))
-		die(1, "%s: fsync: %s", o->dev, strerror(errno));
+		tool_fail("%s: fsync: %s", o->dev, strerror(errno));
 	close(fd);
 	free(buf);
 	return 0;
@@ -289,20 +264,20 @@ static int do_write(struct opts *o)
 
 	if (!o->record || !o->ops || !o->threads || o->threads > 16 ||
 	    o->blocks < o->threads)
-		die(2, "write: --record, --ops, --threads 1-16, --blocks >= threads");
+		tool_usage_err("write: --record, --ops, --threads 1-16, --blocks >= threads");
 	W.o = o;
 	W.version = record_max_version(o->record);
 	W.rec = fopen(o->record, "a");
 	if (!W.rec)
-		die(1, "%s: %s", o->record, strerror(errno));
+		tool_fail("%s: %s", o->record, strerror(errno));
 	/* Lines go out whole; the file only needs to be complete at exit. */
 	W.fd = open(o->dev, O_WRONLY | O_DIRECT);
 	W.fua_fd = open(o->dev, O_WRONLY | O_DIRECT | O_DSYNC);
 	if (W.fd < 0 || W.fua_fd < 0)
-		die(1, "%s: %s", o->dev, strerror(errno));
+		tool_fail("%s: %s", o->dev, strerror(errno));
 	for (t = 0; t < o->threads; t++)
 		if (pthread_create(&th[t], NULL, writer, (void *)(uintptr_t)t))
-			die(1, "pthread_create failed");
+			tool_fail("pthread_create failed");
 	for (;;) {
 		done = __atomic_load_n(&W.done, __ATOMIC_RELAXED);
 		for (i = 0; i < o->nat; i++) {
@@ -324,7 +299,7 @@ static int do_write(struct opts *o)
 	for (t = 0; t < o->threads; t++)
 		pthread_join(th[t], NULL);
 	if (fclose(W.rec))
-		die(1, "%s: %s", o->record, strerror(errno));
+		tool_fail("%s: %s", o->record, strerror(errno));
 	close(W.fd);
 	close(W.fua_fd);
 	printf("%llu writes, %llu syncs, %llu marks, versions up to %llu\n",
@@ -346,26 +321,26 @@ static int do_check(struct opts *o)
 	int fd, ret;
 
 	if (!f || !floor)
-		die(1, "%s: %s", o->record, strerror(errno));
+		tool_fail("%s: %s", o->record, strerror(errno));
 	ret = crash_rec_parse(&r, f, why, sizeof(why));
 	fclose(f);
 	if (ret)
-		die(1, "%s: %s", o->record, why);
+		tool_fail("%s: %s", o->record, why);
 	crash_rec_floor(&r, o->mark, o->blocks, floor);
 	fd = open(o->dev, O_RDONLY | O_DIRECT);
 	if (fd < 0)
-		die(1, "%s: %s", o->dev, strerror(errno));
+		tool_fail("%s: %s", o->dev, strerror(errno));
 	if (o->baseline) {
 		bl = fopen(o->baseline, "w");
 		if (!bl)
-			die(1, "%s: %s", o->baseline, strerror(errno));
+			tool_fail("%s: %s", o->baseline, strerror(errno));
 	}
 	for (b = 0; b < o->blocks; b += n) {
 		n = min_t(u64, CHUNK, o->blocks - b);
 		if (pread(fd, buf, n * CRASH_BS, b * CRASH_BS) !=
 		    (ssize_t)(n * CRASH_BS))
-			die(1, "%s: read at block %llu: %s", o->dev,
-			    (unsigned long long)b, strerror(errno));
+			tool_fail("%s: read at block %llu: %s", o->dev,
+				  (unsigned long long)b, strerror(errno));
 		for (i = 0; i < n; i++) {
 			const u8 *p = buf + i * CRASH_BS;
 			struct crash_id id;
@@ -399,7 +374,7 @@ static int do_check(struct opts *o)
 			n = max(n, r.w[i].version);
 		fprintf(bl, "b\nv %llu\n", (unsigned long long)n);
 		if (fclose(bl))
-			die(1, "%s: %s", o->baseline, strerror(errno));
+			tool_fail("%s: %s", o->baseline, strerror(errno));
 	}
 	if (bad)
 		printf("%llu of %llu blocks broke the rule (mark %llu; %llu zero, %llu initial)\n",
@@ -438,8 +413,9 @@ int main(int argc, char **argv)
 	char *colon;
 	int c;
 
+	tool_name = "hims-crashwl";
 	if (argc < 2)
-		die(2, "usage: hims-crashwl fill|write|check --dev <dev> ...");
+		tool_usage_err("usage: hims-crashwl fill|write|check --dev <dev> ...");
 	cmd = argv[1];
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -448,40 +424,40 @@ int main(int argc, char **argv)
 			o.dev = optarg;
 			break;
 		case 'r':
-			o.run = num(optarg, "--run");
+			o.run = tool_num_arg(optarg, "--run");
 			break;
 		case 'n':
-			o.blocks = num(optarg, "--blocks");
+			o.blocks = tool_num_arg(optarg, "--blocks");
 			break;
 		case 'S':
-			o.start = num(optarg, "--start");
+			o.start = tool_num_arg(optarg, "--start");
 			break;
 		case 'o':
-			o.ops = num(optarg, "--ops");
+			o.ops = tool_num_arg(optarg, "--ops");
 			break;
 		case 'R':
 			o.record = optarg;
 			break;
 		case 't':
-			o.threads = num(optarg, "--threads");
+			o.threads = tool_num_arg(optarg, "--threads");
 			break;
 		case 's':
-			o.seed = num(optarg, "--seed");
+			o.seed = tool_num_arg(optarg, "--seed");
 			break;
 		case 'y':
-			o.sync_every = num(optarg, "--sync-every");
+			o.sync_every = tool_num_arg(optarg, "--sync-every");
 			break;
 		case 'f':
-			o.fua_pct = num(optarg, "--fua");
+			o.fua_pct = tool_num_arg(optarg, "--fua");
 			break;
 		case 'p':
-			o.pool_pct = num(optarg, "--pool");
+			o.pool_pct = tool_num_arg(optarg, "--pool");
 			break;
 		case 'P':
-			o.pool_size = num(optarg, "--pool-size");
+			o.pool_size = tool_num_arg(optarg, "--pool-size");
 			break;
 		case 'H':
-			o.hot = num(optarg, "--hot");
+			o.hot = tool_num_arg(optarg, "--hot");
 			break;
 		case 'l':
 			o.log = optarg;
@@ -492,53 +468,53 @@ int main(int argc, char **argv)
 		case 'a':
 			colon = strchr(optarg, ':');
 			if (!colon || o.nat == MAX_AT)
-				die(2, "--at <op>:<command>, at most %d", MAX_AT);
+				tool_usage_err("--at <op>:<command>, at most %d", MAX_AT);
 			*colon = 0;
-			o.at_op[o.nat] = num(optarg, "--at");
+			o.at_op[o.nat] = tool_num_arg(optarg, "--at");
 			o.at_cmd[o.nat++] = colon + 1;
 			break;
 		case 'm':
 			/* "crw<k>", "" or "none": the last mark of the state */
 			if (!strncmp(optarg, "crw", 3))
-				o.mark = num(optarg + 3, "--mark");
+				o.mark = tool_num_arg(optarg + 3, "--mark");
 			else if (*optarg && strcmp(optarg, "none"))
-				die(2, "--mark crw<k> or none, not '%s'", optarg);
+				tool_usage_err("--mark crw<k> or none, not '%s'", optarg);
 			break;
 		case 'B':
-			o.j.boundary = num(optarg, "--boundary");
+			o.j.boundary = tool_num_arg(optarg, "--boundary");
 			break;
 		case 'E':
-			o.j.expansion = num(optarg, "--expansion");
+			o.j.expansion = tool_num_arg(optarg, "--expansion");
 			break;
 		case 'O':
-			o.j.ssd_old = num(optarg, "--ssd-old");
+			o.j.ssd_old = tool_num_arg(optarg, "--ssd-old");
 			break;
 		case 'M':
-			o.j.ram_old = num(optarg, "--ram-old");
+			o.j.ram_old = tool_num_arg(optarg, "--ram-old");
 			break;
 		case 'b':
 			o.baseline = optarg;
 			break;
 		case 'x':
-			o.report = num(optarg, "--report");
+			o.report = tool_num_arg(optarg, "--report");
 			break;
 		default:
-			die(2, "bad option");
+			tool_usage_err("bad option");
 		}
 	}
 	o.j.run = o.run;
 	if (!o.dev || !o.blocks || !o.run)
-		die(2, "--dev, --blocks and --run are needed");
+		tool_usage_err("--dev, --blocks and --run are needed");
 	if (!o.pool_size)
-		die(2, "--pool-size must be at least 1");
+		tool_usage_err("--pool-size must be at least 1");
 	if (!strcmp(cmd, "fill"))
 		return do_fill(&o);
 	if (!strcmp(cmd, "write"))
 		return do_write(&o);
 	if (!strcmp(cmd, "check")) {
 		if (!o.record)
-			die(2, "check: --record is needed");
+			tool_usage_err("check: --record is needed");
 		return do_check(&o);
 	}
-	die(2, "unknown command '%s'", cmd);
+	tool_usage_err("unknown command '%s'", cmd);
 }

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,24 +29,11 @@
 #include <linux/fs.h>
 #include <unistd.h>
 
+#include "tools/lib/msg.h"
 #include "tests/crash/crash-log.h"
 
 #define ALIGN_BYTES 4096U
 #define MAX_POINTS 100000U
-
-static void __noreturn die(int code, const char *fmt, ...) __printf(2, 3);
-
-static void __noreturn die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "hims-replay: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
 
 static int fd_read(void *ctx, void *buf, size_t len, u64 off)
 {
@@ -64,10 +50,10 @@ static u64 dev_size(int fd, const char *path)
 	u64 sz;
 
 	if (fstat(fd, &st))
-		die(1, "%s: %s", path, strerror(errno));
+		tool_fail("%s: %s", path, strerror(errno));
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, &sz))
-			die(1, "%s: size: %s", path, strerror(errno));
+			tool_fail("%s: size: %s", path, strerror(errno));
 		return sz;
 	}
 	return st.st_size;
@@ -80,19 +66,19 @@ static void *read_all(const char *path, u64 len, u64 *size)
 	void *buf;
 
 	if (fd < 0)
-		die(1, "%s: %s", path, strerror(errno));
+		tool_fail("%s: %s", path, strerror(errno));
 	if (!len)
 		len = dev_size(fd, path);
 	if (posix_memalign(&buf, ALIGN_BYTES, len ? len : ALIGN_BYTES))
-		die(1, "out of memory for %llu bytes of %s",
-		    (unsigned long long)len, path);
+		tool_fail("out of memory for %llu bytes of %s",
+			  (unsigned long long)len, path);
 	while (done < len) {
 		ssize_t n = pread(fd, (u8 *)buf + done, len - done, done);
 
 		if (n <= 0)
-			die(1, "%s: read at %llu: %s", path,
-			    (unsigned long long)done,
-			    n ? strerror(errno) : "short");
+			tool_fail("%s: read at %llu: %s", path,
+				  (unsigned long long)done,
+				  n ? strerror(errno) : "short");
 		done += n;
 	}
 	close(fd);
@@ -116,9 +102,9 @@ static void parse_log(const char *path, struct crash_log *log)
 	int fd = open(path, O_RDONLY);
 
 	if (fd < 0)
-		die(1, "%s: %s", path, strerror(errno));
+		tool_fail("%s: %s", path, strerror(errno));
 	if (crash_log_parse(log, fd_read, &fd, why, sizeof(why)))
-		die(1, "%s: %s", path, why);
+		tool_fail("%s: %s", path, why);
 	close(fd);
 }
 
@@ -158,18 +144,18 @@ static void write_target(const char *path, const u8 *img, u64 size)
 	if (fd < 0 && errno == EINVAL)	/* a file on tmpfs */
 		fd = open(path, O_WRONLY);
 	if (fd < 0)
-		die(1, "%s: %s", path, strerror(errno));
+		tool_fail("%s: %s", path, strerror(errno));
 	while (done < size) {
 		ssize_t n = pwrite(fd, img + done, min_t(u64, size - done, 1 << 20),
 				   done);
 
 		if (n <= 0)
-			die(1, "%s: write at %llu: %s", path,
-			    (unsigned long long)done, strerror(errno));
+			tool_fail("%s: write at %llu: %s", path,
+				  (unsigned long long)done, strerror(errno));
 		done += n;
 	}
 	if (fsync(fd))
-		die(1, "%s: fsync: %s", path, strerror(errno));
+		tool_fail("%s: fsync: %s", path, strerror(errno));
 	close(fd);
 }
 
@@ -192,15 +178,15 @@ static int do_run(struct run_opts *o, const char *logp, const char *basep,
 	logdata = read_all(logp, log.end, &logsize);
 	base = read_all(basep, 0, &size);
 	if (posix_memalign((void **)&img, ALIGN_BYTES, size ? size : 1))
-		die(1, "out of memory");
+		tool_fail("out of memory");
 	keep = malloc(log.nr ? log.nr : 1);
 	pts = calloc(MAX_POINTS, sizeof(*pts));
 	if (!keep || !pts)
-		die(1, "out of memory");
+		tool_fail("out of memory");
 	n = crash_points(&log, o->nflush, o->nrandom, o->seed, pts, MAX_POINTS);
 	if (o->has_only && o->only >= n)
-		die(2, "--only %llu: there are %zu points",
-		    (unsigned long long)o->only, n);
+		tool_usage_err("--only %llu: there are %zu points",
+			       (unsigned long long)o->only, n);
 	for (i = 0; i < n; i++) {
 		const struct crash_point *pt = &pts[i];
 		const char *mark = crash_last_mark(&log, pt->last, o->prefix);
@@ -218,8 +204,8 @@ static int do_run(struct run_opts *o, const char *logp, const char *basep,
 			}
 		memcpy(img, base, size);
 		if (crash_apply(&log, keep, pt->last, logdata, img, size))
-			die(1, "the log writes past the end of %s (%llu bytes)",
-			    basep, (unsigned long long)size);
+			tool_fail("the log writes past the end of %s (%llu bytes)",
+				  basep, (unsigned long long)size);
 		write_target(tgt, img, size);
 		snprintf(desc, sizeof(desc), "%s entry %llu/%llu, %llu writes kept, %llu dropped",
 			 pt->kind == CRASH_PREFIX ? "flush" : "subset",
@@ -255,18 +241,6 @@ static int do_run(struct run_opts *o, const char *logp, const char *basep,
 	return failed ? 1 : 0;
 }
 
-static u64 num(const char *s, const char *what)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end)
-		die(2, "%s: not a number: '%s'", what, s);
-	return v;
-}
-
 static const struct option longopts[] = {
 	{ "flush", 1, NULL, 'f' }, { "random", 1, NULL, 'r' },
 	{ "seed", 1, NULL, 's' }, { "only", 1, NULL, 'o' },
@@ -279,26 +253,27 @@ int main(int argc, char **argv)
 	struct run_opts o = { .nflush = ~0ULL, .seed = 1, .prefix = "" };
 	int c;
 
+	tool_name = "hims-replay";
 	if (argc < 3)
-		die(2, "usage: hims-replay info <log> | run [options] <log> <base> <target>");
+		tool_usage_err("usage: hims-replay info <log> | run [options] <log> <base> <target>");
 	if (!strcmp(argv[1], "info") && argc == 3)
 		return do_info(argv[2]);
 	if (strcmp(argv[1], "run"))
-		die(2, "unknown command '%s'", argv[1]);
+		tool_usage_err("unknown command '%s'", argv[1]);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			o.nflush = num(optarg, "--flush");
+			o.nflush = tool_num_arg(optarg, "--flush");
 			break;
 		case 'r':
-			o.nrandom = num(optarg, "--random");
+			o.nrandom = tool_num_arg(optarg, "--random");
 			break;
 		case 's':
-			o.seed = num(optarg, "--seed");
+			o.seed = tool_num_arg(optarg, "--seed");
 			break;
 		case 'o':
-			o.only = num(optarg, "--only");
+			o.only = tool_num_arg(optarg, "--only");
 			o.has_only = true;
 			break;
 		case 'e':
@@ -308,10 +283,10 @@ int main(int argc, char **argv)
 			o.prefix = optarg;
 			break;
 		default:
-			die(2, "bad option");
+			tool_usage_err("bad option");
 		}
 	}
 	if (argc - optind != 3)
-		die(2, "run: <log> <base> <target>");
+		tool_usage_err("run: <log> <base> <target>");
 	return do_run(&o, argv[optind], argv[optind + 1], argv[optind + 2]);
 }
