@@ -197,12 +197,12 @@ const char *crash_last_mark(const struct crash_log *log, u64 last,
 	return NULL;
 }
 
-int crash_apply(const struct crash_log *log, const u8 *keep, u64 last,
-		const u8 *logdata, u8 *img, u64 size)
+int crash_apply_range(const struct crash_log *log, const u8 *keep, u64 first,
+		      u64 end, const u8 *logdata, u8 *img, u64 size)
 {
 	u64 i;
 
-	for (i = 0; i <= last && i < log->nr; i++) {
+	for (i = first; i < end && i < log->nr; i++) {
 		const struct crash_entry *e = &log->e[i];
 
 		if (!keep[i] || !is_write(e))
@@ -214,5 +214,23 @@ int crash_apply(const struct crash_log *log, const u8 *keep, u64 last,
 		else
 			memcpy(img + e->offset, logdata + e->data, e->len);
 	}
+	return 0;
+}
+
+int crash_apply(const struct crash_log *log, const u8 *keep, u64 last,
+		const u8 *logdata, u8 *img, u64 size)
+{
+	return crash_apply_range(log, keep, 0, last + 1, logdata, img, size);
+}
+
+u64 crash_prefix_end(const struct crash_log *log, const struct crash_point *pt)
+{
+	u64 i;
+
+	if (pt->kind == CRASH_PREFIX)
+		return min(pt->last + 1, log->nr);
+	for (i = min(pt->last + 1, log->nr); i-- > 0;)
+		if (log->e[i].flags & LOG_FLUSH_FLAG)
+			return i + 1;
 	return 0;
 }

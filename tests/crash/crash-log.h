@@ -97,5 +97,14 @@ const char *crash_last_mark(const struct crash_log *log, u64 last,
 /* Applies the kept entries to @img (@size bytes); -EINVAL if out of it. */
 int crash_apply(const struct crash_log *log, const u8 *keep, u64 last,
 		const u8 *logdata, u8 *img, u64 size);
+/* The same for the entries [@first, @end) only: a state built in steps. */
+int crash_apply_range(const struct crash_log *log, const u8 *keep, u64 first,
+		      u64 end, const u8 *logdata, u8 *img, u64 size);
+/*
+ * Where the point's state is the whole log before it: @last + 1 for a
+ * prefix point, the entry after the last flush at or before @last for a
+ * subset point (0 without one).  crash_plan keeps every entry before it.
+ */
+u64 crash_prefix_end(const struct crash_log *log, const struct crash_point *pt);
 
 #endif

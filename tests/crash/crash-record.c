@@ -186,9 +186,23 @@ u64 crash_rec_version(const struct crash_rec *r, u64 block, u64 key)
 	return v;
 }
 
-int crash_judge_block(const struct crash_rec *r, const struct crash_judge *j,
-		      u64 block, u64 floor, const void *buf, char *why,
-		      size_t len)
+const char * const crash_verdict_name[CRASH_NR_VERDICTS] = {
+	[CRASH_OK] = "fine",
+	[CRASH_BAD_ZERO] = "zeroes",
+	[CRASH_BAD_GARBAGE] = "garbage",
+	[CRASH_BAD_TORN] = "torn",
+	[CRASH_BAD_SSD_OLD] = "pre-format pattern (SSD)",
+	[CRASH_BAD_RAM_OLD] = "pre-format pattern (RAM)",
+	[CRASH_BAD_RUN] = "another run's data",
+	[CRASH_BAD_BLOCK] = "another block's data",
+	[CRASH_BAD_NEVER] = "never-written version",
+	[CRASH_BAD_STALE] = "stale version",
+};
+
+enum crash_verdict crash_judge_block(const struct crash_rec *r,
+				     const struct crash_judge *j, u64 block,
+				     u64 floor, const void *buf, char *why,
+				     size_t len)
 {
 	struct crash_id id;
 	enum crash_kind k = crash_block_parse(buf, &id);
@@ -197,14 +211,14 @@ int crash_judge_block(const struct crash_rec *r, const struct crash_judge *j,
 	switch (k) {
 	case CRASH_ZERO:
 		if (!floor && block < j->boundary)
-			return 0;
+			return CRASH_OK;
 		snprintf(why, len, "zeroes, expected version >= %llu",
 			 (unsigned long long)floor);
-		return -1;
+		return CRASH_BAD_ZERO;
 	case CRASH_GARBAGE:
 		snprintf(why, len, "garbage (no block header), floor %llu",
 			 (unsigned long long)floor);
-		return -1;
+		return CRASH_BAD_GARBAGE;
 	case CRASH_TORN:
 		snprintf(why, len,
 			 "torn/corrupt block: header says run %llx block %llu version %llu, bad checksum; floor %llu",
@@ -212,41 +226,41 @@ int crash_judge_block(const struct crash_rec *r, const struct crash_judge *j,
 			 (unsigned long long)id.block,
 			 (unsigned long long)id.version,
 			 (unsigned long long)floor);
-		return -1;
+		return CRASH_BAD_TORN;
 	case CRASH_VALID:
 		break;
 	}
 	if (id.run == j->ssd_old) {
 		if (!floor && block >= j->boundary &&
 		    id.block == j->expansion + block - j->boundary)
-			return 0;
+			return CRASH_OK;
 		snprintf(why, len,
 			 "the SSD's pre-format pattern of SSD block %llu, expected %s%llu",
 			 (unsigned long long)id.block,
 			 floor ? "version >= " : "zeroes or a version, floor ",
 			 (unsigned long long)floor);
-		return -1;
+		return CRASH_BAD_SSD_OLD;
 	}
 	if (id.run == j->ram_old) {
 		snprintf(why, len,
 			 "the old RAM device pattern of RAM block %llu, floor %llu",
 			 (unsigned long long)id.block,
 			 (unsigned long long)floor);
-		return -1;
+		return CRASH_BAD_RAM_OLD;
 	}
 	if (id.run != j->run) {
 		snprintf(why, len, "data of run %llx (block %llu version %llu)",
 			 (unsigned long long)id.run,
 			 (unsigned long long)id.block,
 			 (unsigned long long)id.version);
-		return -1;
+		return CRASH_BAD_RUN;
 	}
 	if (id.block != block && id.block != CRASH_POOL_BLOCK) {
 		snprintf(why, len,
 			 "another block's data: block %llu version %llu",
 			 (unsigned long long)id.block,
 			 (unsigned long long)id.version);
-		return -1;
+		return CRASH_BAD_BLOCK;
 	}
 	key = id.block == CRASH_POOL_BLOCK ? CRASH_KEY_POOL | id.version :
 					     id.version;
@@ -255,13 +269,13 @@ int crash_judge_block(const struct crash_rec *r, const struct crash_judge *j,
 		snprintf(why, len, "%s %llu, never written to this block",
 			 id.block == CRASH_POOL_BLOCK ? "pool content" :
 			 "version", (unsigned long long)id.version);
-		return -1;
+		return CRASH_BAD_NEVER;
 	}
 	if (v < floor) {
 		snprintf(why, len,
 			 "stale: version %llu, but %llu was durable",
 			 (unsigned long long)v, (unsigned long long)floor);
-		return -1;
+		return CRASH_BAD_STALE;
 	}
-	return 0;
+	return CRASH_OK;
 }

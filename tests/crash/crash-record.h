@@ -68,10 +68,29 @@ struct crash_judge {
 	u64 expansion;		/* its SSD block */
 };
 
-/* 0 if @buf may be block @block's content, else -1 with @why filled. */
-int crash_judge_block(const struct crash_rec *r, const struct crash_judge *j,
-		      u64 block, u64 floor, const void *buf, char *why,
-		      size_t len);
+/* What a block read as: fine, or which way it broke the rule. */
+enum crash_verdict {
+	CRASH_OK = 0,
+	CRASH_BAD_ZERO,		/* zeroes where a version was durable */
+	CRASH_BAD_GARBAGE,	/* no block header */
+	CRASH_BAD_TORN,		/* our header, bad checksum */
+	CRASH_BAD_SSD_OLD,	/* the SSD's pre-format pattern, not its own */
+	CRASH_BAD_RAM_OLD,	/* the RAM device's pre-format pattern */
+	CRASH_BAD_RUN,		/* another run's data */
+	CRASH_BAD_BLOCK,	/* another block's data */
+	CRASH_BAD_NEVER,	/* a version never written to the block */
+	CRASH_BAD_STALE,	/* older than a durable version */
+	CRASH_NR_VERDICTS,
+};
+
+/* "stale version", ...: one short name per verdict. */
+extern const char * const crash_verdict_name[CRASH_NR_VERDICTS];
+
+/* CRASH_OK if @buf may be block @block's content, else why not (@why). */
+enum crash_verdict crash_judge_block(const struct crash_rec *r,
+				     const struct crash_judge *j, u64 block,
+				     u64 floor, const void *buf, char *why,
+				     size_t len);
 /* The newest written version of @block with content @key, or 0. */
 u64 crash_rec_version(const struct crash_rec *r, u64 block, u64 key);
 

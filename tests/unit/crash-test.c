@@ -136,6 +136,37 @@ static void test_log(void)
 		saw_c[keep[4]] = true;
 		(void)saw_c;
 	}
+	/* A state built in steps is the state built at once. */
+	for (s = 1; s < 50; s++) {
+		u8 img2[8 * SS];
+		u64 end;
+
+		pt.kind = s % 3 ? CRASH_SUBSET : CRASH_PREFIX;
+		pt.last = s % 11;
+		pt.seed = s;
+		crash_plan(&log, &pt, keep);
+		end = crash_prefix_end(&log, &pt);
+		CHECK(end <= pt.last + 1);
+		for (i = 0; i < end; i++)
+			CHECK(keep[i]);
+		memset(img, 'z', sizeof(img));
+		memset(img2, 'z', sizeof(img2));
+		CHECK_EQ(crash_apply(&log, keep, pt.last, logbuf, img, sizeof(img)), 0);
+		CHECK_EQ(crash_apply_range(&log, keep, 0, s % 4, logbuf, img2,
+					   sizeof(img2)), 0);
+		CHECK_EQ(crash_apply_range(&log, keep, s % 4, pt.last + 1, logbuf,
+					   img2, sizeof(img2)), 0);
+		CHECK(!memcmp(img, img2, sizeof(img)));
+	}
+	pt.kind = CRASH_SUBSET;
+	pt.last = 6;
+	CHECK_EQ(crash_prefix_end(&log, &pt), 3);
+	pt.last = 1;
+	CHECK_EQ(crash_prefix_end(&log, &pt), 0);
+	pt.kind = CRASH_PREFIX;
+	pt.last = 5;
+	CHECK_EQ(crash_prefix_end(&log, &pt), 6);
+
 	/* Reproducible: the same seed keeps the same subset. */
 	n = crash_points(&log, 0, 20, 7, pts, 64);
 	CHECK_EQ(n, 20);
@@ -199,6 +230,7 @@ static void test_record(void)
 	struct crash_rec r;
 	char why[200];
 	u64 fl[4];
+	int i;
 	FILE *f = fmemopen((void *)record, sizeof(record) - 1, "r");
 
 	CHECK(f);
@@ -229,18 +261,23 @@ static void test_record(void)
 	/* Mark 3: block 0 version 1 is stale; another block's data. */
 	crash_rec_floor(&r, 3, 4, fl);
 	crash_block_fill(b, 100, 0, 1);
-	CHECK(crash_judge_block(&r, &j, 0, fl[0], b, why, sizeof(why)));
+	CHECK_EQ(crash_judge_block(&r, &j, 0, fl[0], b, why, sizeof(why)),
+		 CRASH_BAD_STALE);
 	CHECK(strstr(why, "stale"));
 	crash_block_fill(b, 100, 1, 4);
-	CHECK(crash_judge_block(&r, &j, 0, fl[0], b, why, sizeof(why)));
+	CHECK_EQ(crash_judge_block(&r, &j, 0, fl[0], b, why, sizeof(why)),
+		 CRASH_BAD_BLOCK);
 	CHECK(strstr(why, "another block"));
 	/* A version never written there, another run, the old patterns. */
 	crash_block_fill(b, 100, 0, 5);
-	CHECK(crash_judge_block(&r, &j, 0, fl[0], b, why, sizeof(why)));
+	CHECK_EQ(crash_judge_block(&r, &j, 0, fl[0], b, why, sizeof(why)),
+		 CRASH_BAD_NEVER);
 	crash_block_fill(b, 101, 0, 6);
-	CHECK(crash_judge_block(&r, &j, 0, fl[0], b, why, sizeof(why)));
+	CHECK_EQ(crash_judge_block(&r, &j, 0, fl[0], b, why, sizeof(why)),
+		 CRASH_BAD_RUN);
 	crash_block_fill(b, 1, 256, 0);
-	CHECK(crash_judge_block(&r, &j, 2, 0, b, why, sizeof(why)));
+	CHECK_EQ(crash_judge_block(&r, &j, 2, 0, b, why, sizeof(why)),
+		 CRASH_BAD_SSD_OLD);
 	CHECK(strstr(why, "pre-format"));
 	/* The SSD tier starts as the SSD's pattern at its own place. */
 	crash_block_fill(b, 1, 50, 0);
@@ -248,7 +285,13 @@ static void test_record(void)
 	crash_block_fill(b, 1, 51, 0);
 	CHECK(crash_judge_block(&r, &j, 3, 0, b, why, sizeof(why)));
 	crash_block_fill(b, 2, 0, 0);
-	CHECK(crash_judge_block(&r, &j, 0, 0, b, why, sizeof(why)));
+	CHECK_EQ(crash_judge_block(&r, &j, 0, 0, b, why, sizeof(why)),
+		 CRASH_BAD_RAM_OLD);
+	b[100] ^= 1;
+	CHECK_EQ(crash_judge_block(&r, &j, 0, 0, b, why, sizeof(why)),
+		 CRASH_BAD_TORN);
+	for (i = 0; i < CRASH_NR_VERDICTS; i++)
+		CHECK(crash_verdict_name[i]);
 	crash_rec_free(&r);
 
 	/* A baseline makes everything before it durable. */
