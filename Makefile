@@ -129,7 +129,7 @@ $(TOOLS_DIR)/hims-crashwl: $(crash_deps) dm-hims/hims-format.c dm-hims/hims-form
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -pthread -o $@ tests/crash/hims-crashwl.c tests/crash/crash-block.c \
 		tests/crash/crash-record.c tests/crash/crash-log.c dm-hims/hims-format.c \
-		tools/lib/msg.c tools/lib/toolutil.c
+		tools/lib/hdm.c tools/lib/msg.c tools/lib/toolutil.c -ldevmapper
 
 # Installs the sources into /usr/src/hims-<version> and lets DKMS build and
 # install the modules for the running kernel.

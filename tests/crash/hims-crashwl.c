@@ -10,7 +10,8 @@
  * naming their own device block).  write runs writer threads over
  * logical blocks [0, N) and appends what was acknowledged, which sync
  * covered it and which dm-log-writes mark followed each sync to the
- * record (crash-record.h).  check reads [0, N) and judges every block
+ * record (crash-record.h); marks and the flush message go through
+ * libdevmapper, in this process.  check reads [0, N) and judges every block
  * against the record for a crash state whose last mark is K.
  *
  * Exit status: 0 good, 1 a block broke the rule or I/O failed, 2 usage.
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tools/lib/hdm.h"
 #include "tools/lib/msg.h"
 #include "tests/crash/crash-block.h"
 #include "tests/crash/crash-log.h"
@@ -123,11 +125,16 @@ static u64 next_mark(void)
 {
 	u64 k = ++W.marks;
 
+	char msg[64];
+
 	if (!W.o->log || !*W.o->log)
 		return k;
-	if (run_cmd("dmsetup message %s 0 mark crw%llu", W.o->log,
-		    (unsigned long long)k))
+	snprintf(msg, sizeof(msg), "mark crw%llu", (unsigned long long)k);
+	if (hdm_message(W.o->log, msg)) {
+		fprintf(stderr, "hims-crashwl: %s: message '%s' failed\n",
+			W.o->log, msg);
 		W.failed = 1;
+	}
 	return k;
 }
 
@@ -213,7 +220,7 @@ static void do_sync(void)
 		break;
 	default:
 		if (W.o->hims)
-			ret = run_cmd("dmsetup message %s 0 flush", W.o->hims);
+			ret = hdm_message(W.o->hims, "flush");
 		else
 			ret = fsync(W.fd);
 		break;
@@ -275,6 +282,14 @@ static int do_write(struct opts *o)
 	W.fua_fd = open(o->dev, O_WRONLY | O_DIRECT | O_DSYNC);
 	if (W.fd < 0 || W.fua_fd < 0)
 		tool_fail("%s: %s", o->dev, strerror(errno));
+	/* libdevmapper's first call opens its control device: not in a thread. */
+	hdm_init();
+	if (o->hims) {
+		struct hdm_info di;
+
+		if (hdm_get(o->hims, 0, &di) || !di.exists)
+			tool_fail("%s: no such device-mapper device", o->hims);
+	}
 	for (t = 0; t < o->threads; t++)
 		if (pthread_create(&th[t], NULL, writer, (void *)(uintptr_t)t))
 			tool_fail("pthread_create failed");
