@@ -120,10 +120,14 @@ $(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-de
 # The crash-replay test's programs (tests/crash/README): in TOOLS_DIR so
 # that the guest has them, not installed.
 crash_deps := $(wildcard tests/crash/*.[ch]) tools/lib/msg.[ch] tools/lib/toolutil.[ch] purec.h purec-user.h
-$(TOOLS_DIR)/hims-replay: $(crash_deps)
+# hims-replay check runs hims-check's logic (no main) and loads tables itself.
+$(TOOLS_DIR)/hims-replay: $(crash_deps) $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ tests/crash/hims-replay.c tests/crash/crash-log.c \
-		tools/lib/msg.c tools/lib/toolutil.c
+	$(CC) $(TOOLS_CFLAGS) -DHIMS_CHECK_NO_MAIN -o $@ tests/crash/hims-replay.c \
+		tests/crash/crash-log.c tests/crash/crash-block.c tests/crash/crash-record.c \
+		tools/hims-check.c dm-hims/hims-format.c dm-hims/hims-dedup.c \
+		dm-hims/hims-dedup-check.c tools/lib/hims-status.c tools/lib/hdm.c \
+		tools/lib/msg.c tools/lib/toolutil.c -ldevmapper
 
 $(TOOLS_DIR)/hims-crashwl: $(crash_deps) dm-hims/hims-format.c dm-hims/hims-format.h
 	@mkdir -p $(dir $@)
