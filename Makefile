@@ -43,6 +43,7 @@ tools_common := tools/lib/hdm.c tools/lib/msg.c tools/lib/opts.c tools/lib/sysde
 	tools/lib/json.c tools/lib/toolutil.c
 tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h purec-user.h
 
+.PHONY: crash-soak
 .PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch shellcheck clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
 
@@ -69,6 +70,8 @@ unit.feedbac-credit-test  := dm-feedbac/feedbac-credit.c
 unit.feedbac-options-test :=
 unit.feedbac-status-test  := tools/lib/feedbac-status.c
 unit.hims-check-test      := tools/hims-check.c
+unit.crash-test           := tests/crash/crash-log.c tests/crash/crash-record.c \
+	tests/crash/crash-block.c dm-hims/hims-format.c
 unit.hims-dedup-test      := dm-hims/hims-dedup.c dm-hims/hims-format.c dm-hims/hims-dedup-check.c
 unit.hims-format-test     := dm-hims/hims-format.c
 unit.hims-hints-test      := tools/lib/hims-hints.c
@@ -94,7 +97,8 @@ unit: $(unit_bins)
 		else echo "FAIL unit/$$(basename $$t)"; sed 's/^/    /' $$t.log | tail -n 20; fail=1; fi; \
 	done; exit $$fail
 
-tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check
+tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check \
+	$(TOOLS_DIR)/hims-replay $(TOOLS_DIR)/hims-crashwl
 
 himsctl_srcs := tools/himsctl.c tools/himsctl-create.c tools/himsctl-status.c \
 	tools/himsctl-assemble.c tools/himsctl-lvm.c tools/himsctl-ssd.c
@@ -112,6 +116,24 @@ $(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-de
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -o $@ $< dm-hims/hims-format.c dm-hims/hims-dedup.c \
 		dm-hims/hims-dedup-check.c
+
+# The crash-replay test's programs (tests/crash/README): in TOOLS_DIR so
+# that the guest has them, not installed.
+crash_deps := $(wildcard tests/crash/*.[ch]) tools/lib/msg.[ch] tools/lib/toolutil.[ch] purec.h purec-user.h
+# hims-replay check runs hims-check's logic (no main) and loads tables itself.
+$(TOOLS_DIR)/hims-replay: $(crash_deps) $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -DHIMS_CHECK_NO_MAIN -o $@ tests/crash/hims-replay.c \
+		tests/crash/crash-log.c tests/crash/crash-block.c tests/crash/crash-record.c \
+		tools/hims-check.c dm-hims/hims-format.c dm-hims/hims-dedup.c \
+		dm-hims/hims-dedup-check.c tools/lib/hims-status.c tools/lib/hdm.c \
+		tools/lib/msg.c tools/lib/toolutil.c -ldevmapper
+
+$(TOOLS_DIR)/hims-crashwl: $(crash_deps) dm-hims/hims-format.c dm-hims/hims-format.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -pthread -o $@ tests/crash/hims-crashwl.c tests/crash/crash-block.c \
+		tests/crash/crash-record.c tests/crash/crash-log.c dm-hims/hims-format.c \
+		tools/lib/hdm.c tools/lib/msg.c tools/lib/toolutil.c -ldevmapper
 
 # Installs the sources into /usr/src/hims-<version> and lets DKMS build and
 # install the modules for the running kernel.
@@ -138,7 +160,8 @@ install-tools: tools
 	install -D -m 644 tools/feedbacctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/feedbacctl.8
 
 checkpatch: deps
-	@tests/vm/checkpatch.sh $(kfiles) $(wildcard tests/unit/*.[ch] tools/*.[ch] tools/lib/*.[ch])
+	@tests/vm/checkpatch.sh $(kfiles) $(wildcard tests/unit/*.[ch] tools/*.[ch] tools/lib/*.[ch] \
+		tests/crash/*.[ch])
 
 # Both kernels: their headers differ, and so can what sparse sees.
 sparse:
@@ -210,6 +233,15 @@ check: deps
 
 clean:
 	rm -rf $(build)
+
+# The crash-point replay test N more times on KVER, each with another seed
+# (HIMS_SEED): about 500 more crash points a run.
+N ?= 4
+crash-soak: deps modules-$(KVER) tools
+	@fail=0; for i in $$(seq 1 $(N)); do \
+		HIMS_SEED=$$i tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) \
+			--out $(build)/vm-soak/$(KVER)-$$i tests/guest/crash/crash-replay || fail=1; \
+	done; exit $$fail
 
 # The main job: build, boot, create a hims device, show it working, cut the
 # power, boot again and show the data restored (KVER=6.12 for the other kernel).

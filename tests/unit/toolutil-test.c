@@ -22,6 +22,14 @@ static void test_numbers(void)
 	CHECK_EQ(tu_parse_u64("1 ", &v), -1);
 	CHECK_EQ(tu_parse_u64("12a", &v), -1);
 	CHECK_EQ(tu_parse_u64(NULL, &v), -1);
+	CHECK_EQ(tu_parse_num("0x55d0", &v), 0);
+	CHECK_EQ(v, 0x55d0);
+	CHECK_EQ(tu_parse_num("42", &v), 0);
+	CHECK_EQ(v, 42);
+	CHECK_EQ(tu_parse_num("0x", &v), -1);
+	CHECK_EQ(tu_parse_num("-1", &v), -1);
+	CHECK_EQ(tu_parse_num("1k", &v), -1);
+	CHECK_EQ(tu_parse_num("", &v), -1);
 	CHECK_EQ(tu_parse_s64("-22", &s), 0);
 	CHECK_EQ(s, (u64)-22);
 	CHECK_EQ(tu_parse_s64("-", &s), -1);

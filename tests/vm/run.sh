@@ -14,6 +14,8 @@
 #   # disks: <size> ...    sizes of /dev/vda ($SSD), /dev/vdb ($AUX), ... (default 1G 1G)
 #   # memory: <size>       guest RAM (default 2G)
 #   # nvme: <size>         also attach an emulated NVMe drive of that size
+# HIMS_SEED=<n> is exported to the tests as HIMS_SEED (make crash-soak), and
+# CRASH_MODES="<mode> ..." and CRASH_POINTS=<n> as themselves (crash-replay).
 # HIMS_EXTRA_DISK=<image> attaches one more raw image, read-only, as the last
 # virtio disk (after the test's disks).
 # One-boot tests share boots; a test of several boots gets its own disks and
@@ -92,10 +94,12 @@ qemu_boot() {
 	fi
 	rm -f "$dir/results.log" "$dir/console.log" "$dir/qmp.sock"
 	touch "$dir/results.log"
+	local extra=${HIMS_SEED:+ hims.seed=$HIMS_SEED}${CRASH_POINTS:+ hims.crash_points=$CRASH_POINTS}
+	[ -z "${CRASH_MODES:-}" ] || extra+=" hims.crash_modes=$(echo "$CRASH_MODES" | tr -s ' ' ,)"
 	local cmd=(qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2
 		-m "$mem" -nodefaults -no-reboot -display none
 		-kernel "$vmlinux" -initrd "$out/initramfs.cpio"
-		-append "console=ttyS0 loglevel=4 panic=-1 no_timer_check hims.mode=$mode hims.boot=$boot hims.tests=$list"
+		-append "console=ttyS0 loglevel=4 panic=-1 no_timer_check hims.mode=$mode hims.boot=$boot hims.tests=$list$extra"
 		"${serial[@]}" -serial "file:$dir/results.log"
 		-qmp "unix:$dir/qmp.sock,server=on,wait=off"
 		"${args[@]}")

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "msg.h"
+#include "toolutil.h"
 
 const char *tool_name = "tool";
 
@@ -43,4 +44,13 @@ void tool_fail(const char *fmt, ...)
 	tool_verr(fmt, ap);
 	va_end(ap);
 	exit(EXIT_RUNTIME);
+}
+
+u64 tool_num_arg(const char *s, const char *what)
+{
+	u64 v;
+
+	if (tu_parse_num(s, &v))
+		tool_usage_err("%s: not a number: '%s'", what, s);
+	return v;
 }

@@ -21,5 +21,7 @@ void tool_verr(const char *fmt, va_list ap);
 /* tool_err, then exit with EXIT_USAGE or EXIT_RUNTIME. */
 void tool_usage_err(const char *fmt, ...) __printf(1, 2) __noreturn;
 void tool_fail(const char *fmt, ...) __printf(1, 2) __noreturn;
+/* A number argument (tu_parse_num), or a usage error naming @what. */
+u64 tool_num_arg(const char *s, const char *what);
 
 #endif /* HIMS_TOOLS_MSG_H */

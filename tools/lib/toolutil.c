@@ -9,7 +9,8 @@
 
 #include "toolutil.h"
 
-int tu_parse_u64(const char *s, u64 *out)
+/* Digits first, then all of @s a number in @base (strtoull's). */
+static int parse_unsigned(const char *s, int base, u64 *out)
 {
 	unsigned long long v;
 	char *end;
@@ -17,11 +18,21 @@ int tu_parse_u64(const char *s, u64 *out)
 	if (!s || *s < '0' || *s > '9')
 		return -1;
 	errno = 0;
-	v = strtoull(s, &end, 10);
+	v = strtoull(s, &end, base);
 	if (errno || *end)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int tu_parse_u64(const char *s, u64 *out)
+{
+	return parse_unsigned(s, 10, out);
+}
+
+int tu_parse_num(const char *s, u64 *out)
+{
+	return parse_unsigned(s, 0, out);
 }
 
 int tu_parse_s64(const char *s, s64 *out)

@@ -11,6 +11,8 @@
 /* A decimal number with nothing around it; 0 on success, -1 otherwise. */
 int tu_parse_u64(const char *s, u64 *out);
 int tu_parse_s64(const char *s, s64 *out);
+/* A number as strtoull reads it with base 0 (decimal, 0x hex, 0 octal). */
+int tu_parse_num(const char *s, u64 *out);
 
 /*
  * A size: a number with an optional unit, k/K, m/M, g/G, t/T, p/P (powers
