@@ -76,7 +76,7 @@ struct hims_blocks {
 	u32 *lrw_prev;			/* [lock] storage of @lrw */
 	u32 *lrw_next;
 	u64 *lrw_seq;
-	u8 *lrw_writing;
+	u8 *lrw_writing;		/* [lock] */
 	u64 write_seq;			/* [lock] number of the last completed write */
 };
 
@@ -280,7 +280,7 @@ bool hims_set_error(struct hims_c *hc, int error);
 /* hims-map.c */
 bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits);
 bool hims_range_writable(struct hims_c *hc, u64 first, u64 last);
-void hims_end_write(struct hims_c *hc, u64 first, u32 nr);
+bool hims_end_write(struct hims_c *hc, u64 first, u32 nr);
 int hims_map(struct dm_target *ti, struct bio *bio);
 int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
 void hims_process_deferred(struct work_struct *work);

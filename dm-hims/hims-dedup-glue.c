@@ -235,7 +235,7 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 				hc->dedup.data_page, REQ_OP_WRITE);
 
 	spin_lock_irqsave(&hc->lock, flags);
-	hims_end_write(hc, phys, 1);
+	wake = hims_end_write(hc, phys, 1);
 	/*
 	 * A failed write is undone by the caller, except in place: that
 	 * block keeps its mapping with RAM and mirror copies unknown, so
@@ -243,7 +243,7 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 	 */
 	if (r ? res->in_place : !write_through)
 		hims_lrw_mark_dirty(&hc->blocks.lrw, phys, ++hc->blocks.write_seq);
-	wake = hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
+	wake |= hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
 	spin_unlock_irqrestore(&hc->lock, flags);
 	if (wake)
 		hims_kick_writeback(hc);

@@ -23,13 +23,26 @@ bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits)
 	return false;
 }
 
-/* A write to [first, first + nr) ended; wakes writers waiting for a slot. */
-void hims_end_write(struct hims_c *hc, u64 first, u32 nr)
+/*
+ * A write to [first, first + nr) ended; wakes writers waiting for a slot.
+ * True when writeback should run now: a dirty block it skipped for this
+ * write is wanted by a flush, by max_age or by the watermarks.
+ */
+bool hims_end_write(struct hims_c *hc, u64 first, u32 nr)
 {
+	struct hims_lrw *lrw = &hc->blocks.lrw;
+	bool kick = false;
+	u64 b;
+
 	lockdep_assert_held(&hc->lock);
 
-	if (hims_lrw_write_end(&hc->blocks.lrw, first, nr))
+	if (hims_lrw_write_end(lrw, first, nr))
 		wake_up_all(&hc->progress_wait);
+	for (b = first; b < first + nr && !kick; b++)
+		kick = !lrw->writing[b] && lrw->state[b] & HIMS_BLK_DIRTY &&
+			(lrw->seq[b] <= hc->wb.flush_target ||
+			 lrw->seq[b] <= hc->wb.age_target || hc->wb.active);
+	return kick;
 }
 
 /* No block of [first, last] is under writeback or full of writes. */
@@ -282,10 +295,12 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 		return DM_ENDIO_DONE;
 
 	spin_lock_irqsave(&hc->lock, flags);
-	hims_end_write(hc, hb->first_block, hb->nr_blocks);
+	wake = hims_end_write(hc, hb->first_block, hb->nr_blocks);
 	if (!(hb->flags & HB_MARK_DIRTY) && !*error) {
 		/* Written through to the mirror. */
 		spin_unlock_irqrestore(&hc->lock, flags);
+		if (wake)
+			hims_kick_writeback(hc);
 		return DM_ENDIO_DONE;
 	}
 	/*
@@ -300,7 +315,7 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 		hims_add_flush_waiter(hc, bio, seq);
 		held = true;
 	}
-	wake = held || hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
+	wake |= held || hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
 	spin_unlock_irqrestore(&hc->lock, flags);
 	if (wake)
 		hims_kick_writeback(hc);
