@@ -138,6 +138,7 @@ struct hims_restore {
 	u64 remaining;			/* [lock] */
 	u32 cursor;			/* [restore] next block to look at */
 	unsigned int pass;		/* [restore] passes ended so far */
+	bool pass_failed;		/* [restore] a copy of this pass failed */
 	u64 errors;			/* [lock] failed copies, retries included */
 	/*
 	 * [once] created parked by the constructor, stopped by the

@@ -114,6 +114,7 @@ void hims_restore_rearm(struct hims_c *hc)
 	if (!READ_ONCE(hc->restore.gave_up))
 		return;
 	hc->restore.pass = 0;
+	hc->restore.pass_failed = false;
 	hc->restore.cursor = 0;
 	WRITE_ONCE(hc->restore.gave_up, false);
 }
@@ -142,8 +143,21 @@ static void hims_restore_pass_end(struct hims_c *hc)
 		WRITE_ONCE(hc->restore.gave_up, true);
 		return;
 	}
+	hc->restore.cursor = 0;
+	if (!hc->restore.pass_failed &&
+	    !hims_range_not_restoring(hc, 0, hc->geo.ram_blocks - 1)) {
+		/*
+		 * Nothing failed: what is left is being restored for a partial
+		 * write.  Wait for it and look again; that is not a pass.
+		 */
+		wait_event(hc->progress_wait,
+			   hims_range_not_restoring(hc, 0, hc->geo.ram_blocks - 1));
+		return;
+	}
+	hc->restore.pass_failed = false;
 	if (++hc->restore.pass < HIMS_RESTORE_PASSES) {
-		hc->restore.cursor = 0;
+		/* A transient error (a path failover below) gets time to pass. */
+		schedule_timeout_interruptible(msecs_to_jiffies(100));
 		return;
 	}
 	DMERR("%s: restore incomplete: %llu blocks stay on the SSD (resume retries)", name, left);
@@ -183,10 +197,12 @@ static void hims_restore_step(struct hims_c *hc)
 	spin_lock_irq(&hc->lock);
 	for (b = first; b < first + len; b++)
 		hc->blocks.state[b] &= ~HIMS_BLK_RESTORING;
-	if (copy.error)
+	if (copy.error) {
 		hc->restore.errors++;	/* those blocks stay on the SSD */
-	else
+		hc->restore.pass_failed = true;
+	} else {
 		hims_mark_restored(hc, first, first + len - 1);
+	}
 	hc->restore.cursor = first + len;
 	spin_unlock_irq(&hc->lock);
 	wake_up_all(&hc->progress_wait);
