@@ -67,6 +67,10 @@ static void print_json(struct json *j, const struct hims_dev *hd)
 	json_u64(j, "restored_blocks", st->restored);
 	json_u64(j, "to_restore_blocks", st->to_restore);
 	json_bool(j, "restore_done", hims_status_restored(st));
+	if (st->restore != HIMS_RESTORE_UNKNOWN) {
+		json_string(j, "restore_state", hims_restore_state_name(st->restore));
+		json_u64(j, "restore_failed_copies", st->restore_failures);
+	}
 	json_u64(j, "ram_reads", st->ram_reads);
 	json_u64(j, "ram_writes", st->ram_writes);
 	json_u64(j, "ssd_reads", st->ssd_reads);
@@ -115,6 +119,10 @@ static void print_export(const struct hims_dev *hd)
 	export_u64("HIMS_RESTORED_BLOCKS", st->restored);
 	export_u64("HIMS_TO_RESTORE_BLOCKS", st->to_restore);
 	export_u64("HIMS_RESTORE_DONE", hims_status_restored(st));
+	if (st->restore != HIMS_RESTORE_UNKNOWN) {
+		export_kv("HIMS_RESTORE_STATE", hims_restore_state_name(st->restore));
+		export_u64("HIMS_RESTORE_FAILED_COPIES", st->restore_failures);
+	}
 	export_kv("HIMS_WRITEBACK", st->wb_paused ? "paused" : "running");
 	printf("HIMS_ERROR=%d\n", st->error);
 	if (st->has_dedup) {
@@ -141,6 +149,10 @@ static void print_human(const struct hims_dev *hd)
 	       (unsigned long long)st->writeback);
 	if (hims_status_restored(st))
 		printf("  restore:    done (%llu blocks)\n", (unsigned long long)st->to_restore);
+	else if (st->restore == HIMS_RESTORE_INCOMPLETE)
+		printf("  restore:    incomplete: %llu of %llu blocks, %llu failed copies\n",
+		       (unsigned long long)st->restored, (unsigned long long)st->to_restore,
+		       (unsigned long long)st->restore_failures);
 	else
 		printf("  restore:    %u.%u%% (%llu of %llu blocks)\n", pm / 10, pm % 10,
 		       (unsigned long long)st->restored, (unsigned long long)st->to_restore);
@@ -263,7 +275,7 @@ int cmd_wait(int argc, char **argv)
 				(unsigned long long)hd.st.restored,
 				(unsigned long long)hd.st.to_restore);
 		}
-		if (hims_status_restored(&hd.st))
+		if (hims_status_restore_over(&hd.st))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (timeout && (u64)(now.tv_sec - start.tv_sec) >= timeout) {
@@ -278,6 +290,11 @@ int cmd_wait(int argc, char **argv)
 	}
 	if (bar)
 		fputc('\n', stderr);
+	if (!hims_status_restored(&hd.st))
+		tool_fail("'%s': restore incomplete: %llu of %llu blocks, %llu failed copies",
+			  hd.name, (unsigned long long)hd.st.restored,
+			  (unsigned long long)hd.st.to_restore,
+			  (unsigned long long)hd.st.restore_failures);
 	if (!quiet)
 		printf("%s: restored (%llu blocks)\n", hd.name,
 		       (unsigned long long)hd.st.to_restore);

@@ -52,9 +52,29 @@ static void test_info(void)
 				   &st), -1);
 	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0", &st), 0);
 	CHECK(!st.has_dedup);
+	CHECK_EQ(st.restore, HIMS_RESTORE_UNKNOWN);
+	/* Fields 20-21: the restore's state decides, not the counts. */
+	CHECK_EQ(hims_status_parse("sync 0 1 0 0 4 9 0 0 0 0 paused 0 0 0 0 0 1.000 0 incomplete 7",
+				   &st), 0);
+	CHECK_EQ(st.restore, HIMS_RESTORE_INCOMPLETE);
+	CHECK_EQ(st.restore_failures, 7);
+	CHECK(!hims_status_restored(&st));
+	CHECK(hims_status_restore_over(&st));
+	CHECK(!strcmp(hims_restore_state_name(st.restore), "incomplete"));
+	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 restoring 0",
+				   &st), 0);
+	CHECK(!hims_status_restored(&st));
+	CHECK(!hims_status_restore_over(&st));
+	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 complete 0",
+				   &st), 0);
+	CHECK(hims_status_restored(&st));
+	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 done 0",
+				   &st), -1);
+	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 complete x",
+				   &st), -1);
 	/* Later versions append fields. */
-	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 42 x\n", &st),
-		 0);
+	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.0 0 complete 0 4 x",
+				   &st), 0);
 
 	CHECK_EQ(hims_status_parse("", &st), -1);
 	CHECK_EQ(hims_status_parse(NULL, &st), -1);

@@ -10,6 +10,34 @@
 
 #define HIMS_STATUS_FIELDS	13
 #define HIMS_STATUS_DEDUP_FIELDS	19
+#define HIMS_STATUS_RESTORE_FIELDS	21
+
+static const char *const restore_state_names[] = {
+	[HIMS_RESTORE_UNKNOWN] = "unknown",
+	[HIMS_RESTORE_RESTORING] = "restoring",
+	[HIMS_RESTORE_COMPLETE] = "complete",
+	[HIMS_RESTORE_INCOMPLETE] = "incomplete",
+};
+
+const char *hims_restore_state_name(enum hims_restore_state state)
+{
+	if ((unsigned int)state >= ARRAY_SIZE(restore_state_names))
+		return "unknown";
+	return restore_state_names[state];
+}
+
+static int parse_restore_state(const char *s, enum hims_restore_state *state)
+{
+	unsigned int i;
+
+	for (i = HIMS_RESTORE_RESTORING; i < ARRAY_SIZE(restore_state_names); i++) {
+		if (!strcmp(s, restore_state_names[i])) {
+			*state = i;
+			return 0;
+		}
+	}
+	return -1;
+}
 
 /* Split a copy of params into at most max words; returns the count. */
 static int split(char *buf, char **words, int max)
@@ -80,6 +108,10 @@ int hims_status_parse(const char *params, struct hims_status *st)
 		strcpy(st->ratio, w[17]);
 		st->has_dedup = true;
 	}
+	if (n >= HIMS_STATUS_RESTORE_FIELDS &&
+	    (parse_restore_state(w[19], &st->restore) ||
+	     tu_parse_u64(w[20], &st->restore_failures)))
+		return -1;
 	return 0;
 }
 

@@ -7,6 +7,14 @@
 
 #include "purec.h"
 
+/* Field 20; UNKNOWN when the kernel does not report it. */
+enum hims_restore_state {
+	HIMS_RESTORE_UNKNOWN,
+	HIMS_RESTORE_RESTORING,
+	HIMS_RESTORE_COMPLETE,
+	HIMS_RESTORE_INCOMPLETE,	/* gave up on blocks it could not copy */
+};
+
 /* The fields of "dmsetup status", in order; later versions append more. */
 struct hims_status {
 	bool sync;		/* mode: sync, or async */
@@ -27,6 +35,9 @@ struct hims_status {
 	u64 spilled;		/* blocks spilled to the SSD */
 	char ratio[16];		/* dedup ratio, e.g. "8.000" */
 	u64 index_bytes;	/* memory of the fingerprint index */
+	/* Fields 20-21 (target version 1.2.0 and later). */
+	enum hims_restore_state restore;
+	u64 restore_failures;	/* failed restore copies, retries included */
 };
 
 /* The TABLE status: "<ram> <ssd> <mode> <#opts> <opt> <value> ..." */
@@ -42,11 +53,22 @@ struct hims_table {
 int hims_status_parse(const char *params, struct hims_status *st);
 int hims_table_parse(const char *params, struct hims_table *tb);
 
-/* Whether the restore is over (nothing, or nothing more, to restore). */
+/* Whether the restore is complete (nothing, or nothing more, to restore). */
 static inline bool hims_status_restored(const struct hims_status *st)
 {
+	if (st->restore != HIMS_RESTORE_UNKNOWN)
+		return st->restore == HIMS_RESTORE_COMPLETE;
 	return st->restored >= st->to_restore;
 }
+
+/* Whether the restore has stopped: complete, or given up on some blocks. */
+static inline bool hims_status_restore_over(const struct hims_status *st)
+{
+	return hims_status_restored(st) || st->restore == HIMS_RESTORE_INCOMPLETE;
+}
+
+/* "restoring", "complete", "incomplete" or "unknown". */
+const char *hims_restore_state_name(enum hims_restore_state state);
 
 /* Restore progress in permille. */
 unsigned int hims_status_permille(const struct hims_status *st);

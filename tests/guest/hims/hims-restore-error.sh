@@ -61,6 +61,13 @@ left=$(( $(f 7) - $(f 6) ))
 dmesg | grep -q "restore of blocks $bad-$bad failed" || fail "no log of the failed copies"
 dmesg | grep -q "restore incomplete: $nbad blocks stay on the SSD" ||
 	fail "no log of the incomplete restore"
+# himsctl wait must end, and fail, rather than wait for blocks that never come.
+out=$(himsctl wait he --quiet --timeout 60 2>&1) && fail "himsctl wait succeeded on an incomplete restore"
+case "$out" in
+*"restore incomplete: "*) ;;
+*) fail "himsctl wait: $out" ;;
+esac
+himsctl status he | grep -q 'restore: *incomplete' || fail "himsctl status: $(himsctl status he)"
 a check || fail "blocks before the bad ones lost"
 c check || fail "blocks after the bad ones lost"
 if dd if=$dev of=/dev/null bs=4k skip=$((bad + 3)) count=1 iflag=direct 2>/dev/null; then
