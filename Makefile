@@ -66,6 +66,9 @@ modules-%: deps
 
 modules: $(addprefix modules-,$(KVERS))
 
+# The dedup core, in the module, the unit tests and the tools.
+dedup_core := dm-hims/hims-dedup.c dm-hims/hims-dedup-pool.c
+
 # Unit tests: tests/unit/<test>.c is linked with the sources listed for it
 # here (several, or none); every test needs a line.  Some tests also
 # #include a .c file they test with its static functions.
@@ -75,7 +78,7 @@ unit.feedbac-status-test  := tools/lib/feedbac-status.c
 unit.hims-check-test      := tools/hims-check.c
 unit.crash-test           := tests/crash/crash-log.c tests/crash/crash-record.c \
 	tests/crash/crash-block.c dm-hims/hims-format.c
-unit.hims-dedup-test      := dm-hims/hims-dedup.c dm-hims/hims-format.c dm-hims/hims-dedup-check.c
+unit.hims-dedup-test      := $(dedup_core) dm-hims/hims-format.c dm-hims/hims-dedup-check.c
 unit.hims-format-test     := dm-hims/hims-format.c
 unit.hims-hints-test      := tools/lib/hims-hints.c
 unit.hims-lrw-test        := dm-hims/hims-lrw.c
@@ -105,30 +108,30 @@ tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check \
 
 himsctl_srcs := tools/himsctl.c tools/himsctl-create.c tools/himsctl-status.c \
 	tools/himsctl-assemble.c tools/himsctl-lvm.c tools/himsctl-ssd.c
-$(TOOLS_DIR)/himsctl: $(himsctl_srcs) $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+$(TOOLS_DIR)/himsctl: $(himsctl_srcs) $(tools_deps) $(dedup_core) dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -o $@ $(himsctl_srcs) tools/lib/hims-status.c tools/lib/hims-hints.c \
-		tools/lib/ramdev.c dm-hims/hims-format.c dm-hims/hims-dedup.c \
+		tools/lib/ramdev.c dm-hims/hims-format.c $(dedup_core) \
 		dm-hims/hims-dedup-check.c $(tools_common) -ldevmapper
 
 $(TOOLS_DIR)/feedbacctl: tools/feedbacctl.c $(tools_deps)
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/lib/feedbac-status.c $(tools_common) -ldevmapper
 
-$(TOOLS_DIR)/hims-check: tools/hims-check.c dm-hims/hims-dedup.c dm-hims/hims-dedup.h $(tools_deps)
+$(TOOLS_DIR)/hims-check: tools/hims-check.c $(dedup_core) dm-hims/hims-dedup.h $(tools_deps)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $< dm-hims/hims-format.c dm-hims/hims-dedup.c \
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< dm-hims/hims-format.c $(dedup_core) \
 		dm-hims/hims-dedup-check.c
 
 # The crash-replay test's programs (tests/crash/README): in TOOLS_DIR so
 # that the guest has them, not installed.
 crash_deps := $(wildcard tests/crash/*.[ch]) tools/lib/msg.[ch] tools/lib/toolutil.[ch] purec.h purec-user.h
 # hims-replay check runs hims-check's logic (no main) and loads tables itself.
-$(TOOLS_DIR)/hims-replay: $(crash_deps) $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+$(TOOLS_DIR)/hims-replay: $(crash_deps) $(tools_deps) $(dedup_core) dm-hims/hims-dedup.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -DHIMS_CHECK_NO_MAIN -o $@ tests/crash/hims-replay.c \
 		tests/crash/crash-log.c tests/crash/crash-block.c tests/crash/crash-record.c \
-		tools/hims-check.c dm-hims/hims-format.c dm-hims/hims-dedup.c \
+		tools/hims-check.c dm-hims/hims-format.c $(dedup_core) \
 		dm-hims/hims-dedup-check.c tools/lib/hims-status.c tools/lib/hdm.c \
 		tools/lib/msg.c tools/lib/toolutil.c -ldevmapper
 

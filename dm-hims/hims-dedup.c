@@ -71,128 +71,6 @@ static void *carve(u8 **p, u64 bytes)
 	return start;
 }
 
-/* Pools: a stack of reusable entries and two lists of deferred ones. */
-static void pool_reset(struct hims_dedup_pool *pool)
-{
-	pool->ready = HIMS_DEDUP_NONE;
-	pool->open_head = HIMS_DEDUP_NONE;
-	pool->open_tail = HIMS_DEDUP_NONE;
-	pool->commit_head = HIMS_DEDUP_NONE;
-	pool->commit_tail = HIMS_DEDUP_NONE;
-	pool->nr_ready = 0;
-	pool->nr_open = 0;
-	pool->nr_commit = 0;
-}
-
-static void pool_push_ready(struct hims_dedup_pool *pool, u32 n)
-{
-	pool->next[n] = pool->ready;
-	pool->ready = n;
-	pool->nr_ready++;
-}
-
-static u32 pool_get(struct hims_dedup_pool *pool)
-{
-	u32 n = pool->ready;
-
-	if (n != HIMS_DEDUP_NONE) {
-		pool->ready = pool->next[n];
-		pool->next[n] = HIMS_DEDUP_NONE;
-		pool->nr_ready--;
-	}
-	return n;
-}
-
-/* Freed in the open epoch: reusable when its commit ends. */
-static void pool_defer(struct hims_dedup_pool *pool, u32 n)
-{
-	pool->next[n] = HIMS_DEDUP_NONE;
-	if (pool->open_tail == HIMS_DEDUP_NONE)
-		pool->open_head = n;
-	else
-		pool->next[pool->open_tail] = n;
-	pool->open_tail = n;
-	pool->nr_open++;
-}
-
-static void pool_begin(struct hims_dedup_pool *pool)
-{
-	pool->commit_head = pool->open_head;
-	pool->commit_tail = pool->open_tail;
-	pool->nr_commit = pool->nr_open;
-	pool->open_head = HIMS_DEDUP_NONE;
-	pool->open_tail = HIMS_DEDUP_NONE;
-	pool->nr_open = 0;
-}
-
-static void pool_end(struct hims_dedup_pool *pool, bool ok)
-{
-	if (pool->commit_head == HIMS_DEDUP_NONE)
-		return;
-	if (ok) {
-		pool->next[pool->commit_tail] = pool->ready;
-		pool->ready = pool->commit_head;
-		pool->nr_ready += pool->nr_commit;
-	} else {
-		/* Still referenced on disk, and no commit will change that. */
-		pool->next[pool->commit_tail] = pool->open_head;
-		pool->open_head = pool->commit_head;
-		if (pool->open_tail == HIMS_DEDUP_NONE)
-			pool->open_tail = pool->commit_tail;
-		pool->nr_open += pool->nr_commit;
-	}
-	pool->commit_head = HIMS_DEDUP_NONE;
-	pool->commit_tail = HIMS_DEDUP_NONE;
-	pool->nr_commit = 0;
-}
-
-/*
- * Takes @n, freed in the open epoch, off the open list again (an aborted
- * write).  The list is walked: aborts are rare, and the entry is near the
- * tail.
- */
-static bool pool_undefer(struct hims_dedup_pool *pool, u32 n)
-{
-	u32 prev = HIMS_DEDUP_NONE, cur;
-
-	for (cur = pool->open_head; cur != HIMS_DEDUP_NONE; prev = cur, cur = pool->next[cur]) {
-		if (cur != n)
-			continue;
-		if (prev == HIMS_DEDUP_NONE)
-			pool->open_head = pool->next[n];
-		else
-			pool->next[prev] = pool->next[n];
-		if (pool->open_tail == n)
-			pool->open_tail = prev;
-		pool->next[n] = HIMS_DEDUP_NONE;
-		pool->nr_open--;
-		return true;
-	}
-	return false;
-}
-
-static u32 pool_pending(const struct hims_dedup_pool *pool)
-{
-	return pool->nr_open + pool->nr_commit;
-}
-
-/*
- * Every entry not @used ready, lowest first.  @used may be next[] itself:
- * each entry is read before its link is written.
- */
-static void pool_fill(struct hims_dedup_pool *pool, const u32 *used)
-{
-	u32 n;
-
-	pool_reset(pool);
-	for (n = pool->nr; n-- > 0;) {
-		if (used && used[n])
-			pool->next[n] = HIMS_DEDUP_NONE;
-		else
-			pool_push_ready(pool, n);
-	}
-}
-
 static void index_clear(struct hims_dedup *s)
 {
 	u32 i;
@@ -237,8 +115,8 @@ int hims_dedup_init(struct hims_dedup *s, const struct hims_dedup_config *cfg,
 	memset(s->phys_drop, 0, (size_t)cfg->nr_phys * 4);
 	memset(s->phys_flags, 0, cfg->nr_phys);
 	index_clear(s);
-	pool_fill(&s->phys, NULL);
-	pool_fill(&s->spill, NULL);
+	hims_pool_fill(&s->phys, NULL);
+	hims_pool_fill(&s->spill, NULL);
 
 	/* The first commit writes every block: it formats the metadata. */
 	s->epoch = 1;
@@ -410,7 +288,7 @@ static void release(struct hims_dedup *s, u32 old, struct hims_dedup_result *res
 	if (old == HIMS_DEDUP_UNMAPPED || old == HIMS_DEDUP_ZERO)
 		return;
 	if (hims_dedup_is_spill(old)) {
-		pool_defer(&s->spill, hims_dedup_spill_slot(old));
+		hims_pool_defer(&s->spill, hims_dedup_spill_slot(old));
 		res->old_freed = true;
 		return;
 	}
@@ -421,7 +299,7 @@ static void release(struct hims_dedup *s, u32 old, struct hims_dedup_result *res
 		return;
 	}
 	index_remove(s, old);
-	pool_defer(&s->phys, old);
+	hims_pool_defer(&s->phys, old);
 	s->nr_phys_used--;
 	res->old_freed = true;
 }
@@ -486,7 +364,7 @@ static void store_new(struct hims_dedup *s, u32 lblk, u64 fp,
 		return;
 	}
 
-	p = pool_get(&s->phys);
+	p = hims_pool_get(&s->phys);
 	if (p != HIMS_DEDUP_NONE) {
 		res->action = HIMS_DEDUP_WRITE;
 		res->target = p;
@@ -507,7 +385,7 @@ static void store_new(struct hims_dedup *s, u32 lblk, u64 fp,
 		s->nr_inflight++;
 		return;
 	}
-	p = pool_get(&s->spill);
+	p = hims_pool_get(&s->spill);
 	if (p != HIMS_DEDUP_NONE) {
 		res->action = HIMS_DEDUP_SPILL;
 		res->target = p;
@@ -515,7 +393,7 @@ static void store_new(struct hims_dedup *s, u32 lblk, u64 fp,
 		remap(s, lblk, HIMS_DEDUP_SPILLED | p, res);
 		return;
 	}
-	if (pool_pending(&s->phys) || pool_pending(&s->spill) ||
+	if (hims_pool_pending(&s->phys) || hims_pool_pending(&s->spill) ||
 	    (hims_dedup_is_ram(old) && old != HIMS_DEDUP_UNMAPPED && s->refcount[old] == 1)) {
 		res->action = HIMS_DEDUP_NEED_COMMIT;
 		s->nr_need_commit++;
@@ -567,11 +445,11 @@ static void reacquire(struct hims_dedup *s, u32 old)
 	if (old == HIMS_DEDUP_UNMAPPED || old == HIMS_DEDUP_ZERO)
 		return;
 	if (hims_dedup_is_spill(old)) {
-		pool_undefer(&s->spill, hims_dedup_spill_slot(old));
+		hims_pool_undefer(&s->spill, hims_dedup_spill_slot(old));
 		return;
 	}
 	if (!s->refcount[old]) {
-		pool_undefer(&s->phys, old);
+		hims_pool_undefer(&s->phys, old);
 		s->nr_phys_used++;
 	}
 	ref_set(s, old, s->refcount[old] + 1);
@@ -599,9 +477,9 @@ void hims_dedup_write_abort(struct hims_dedup *s, u32 lblk,
 	if (res->action == HIMS_DEDUP_WRITE) {
 		ref_set(s, t, 0);
 		s->nr_phys_used--;
-		pool_push_ready(&s->phys, t);
+		hims_pool_push_ready(&s->phys, t);
 	} else {
-		pool_push_ready(&s->spill, t);
+		hims_pool_push_ready(&s->spill, t);
 	}
 }
 
@@ -628,8 +506,8 @@ void hims_dedup_get_stats(const struct hims_dedup *s, struct hims_dedup_stats *s
 	st->index_bytes = hims_dedup_index_bytes(&s->cfg);
 	st->index_used = s->nr_index_used;
 	st->index_capacity = s->cfg.index_entries;
-	st->phys_pending = pool_pending(&s->phys);
-	st->spill_pending = pool_pending(&s->spill);
+	st->phys_pending = hims_pool_pending(&s->phys);
+	st->spill_pending = hims_pool_pending(&s->spill);
 	st->hits = s->nr_hits;
 	st->collisions = s->nr_collisions;
 	st->evictions = s->nr_evictions;
@@ -640,8 +518,8 @@ void hims_dedup_get_stats(const struct hims_dedup *s, struct hims_dedup_stats *s
 /* Commits. */
 bool hims_dedup_commit_needed(const struct hims_dedup *s)
 {
-	return s->nr_dirty_meta || pool_pending(&s->phys) ||
-		pool_pending(&s->spill);
+	return s->nr_dirty_meta || hims_pool_pending(&s->phys) ||
+		hims_pool_pending(&s->spill);
 }
 
 int hims_dedup_commit_begin(struct hims_dedup *s, u64 *epoch)
@@ -658,8 +536,8 @@ int hims_dedup_commit_begin(struct hims_dedup *s, u64 *epoch)
 	}
 	s->nr_commit_meta = s->nr_dirty_meta;
 	s->nr_dirty_meta = 0;
-	pool_begin(&s->phys);
-	pool_begin(&s->spill);
+	hims_pool_begin(&s->phys);
+	hims_pool_begin(&s->spill);
 	*epoch = s->epoch++;
 	s->committing = true;
 	return 0;
@@ -695,8 +573,8 @@ void hims_dedup_commit_end(struct hims_dedup *s, u64 epoch, bool ok)
 		}
 	}
 	s->nr_commit_meta = 0;
-	pool_end(&s->phys, ok);
-	pool_end(&s->spill, ok);
+	hims_pool_end(&s->phys, ok);
+	hims_pool_end(&s->spill, ok);
 	s->committing = false;
 	if (ok) {
 		s->durable = epoch;
@@ -812,9 +690,9 @@ int hims_dedup_rebuild(struct hims_dedup *s, u64 durable, u32 record_slot,
 		s->phys_drop[p] = (u32)durable;
 	}
 	memset(s->phys_flags, 0, nr_phys);
-	pool_fill(&s->phys, s->refcount);
+	hims_pool_fill(&s->phys, s->refcount);
 	/* hims_dedup_check_arrays() left each slot's owner in spill.next. */
-	pool_fill(&s->spill, s->spill.next);
+	hims_pool_fill(&s->spill, s->spill.next);
 	index_clear(s);
 
 	/*

@@ -19,12 +19,12 @@
 
 #include "purec.h"
 #include "hims-format.h"
+#include "hims-dedup-pool.h"
 
 /* Map values: a RAM physical block number, or one of these. */
 #define HIMS_DEDUP_UNMAPPED	0xffffffffU	/* never written or discarded */
 #define HIMS_DEDUP_ZERO		0xfffffffeU	/* all zeroes, no storage */
 #define HIMS_DEDUP_SPILLED	0x80000000U	/* | spill slot */
-#define HIMS_DEDUP_NONE		0xffffffffU	/* no block, end of a list */
 
 /* A map value that is a RAM physical block. */
 static inline bool hims_dedup_is_ram(u32 v)
@@ -54,20 +54,6 @@ static inline u32 hims_dedup_spill_slot(u32 v)
 struct hims_dedup_ient {
 	u32 tag;
 	u32 phys;		/* HIMS_DEDUP_NONE: empty */
-};
-
-/*
- * Free blocks (or slots): reusable ones on a stack, freed ones on two
- * lists, those freed in the open epoch and those freed in the epoch being
- * committed.  Linked through next[], which is unused by blocks in use.
- */
-struct hims_dedup_pool {
-	u32 *next;
-	u32 nr;
-	u32 ready;
-	u32 open_head, open_tail;
-	u32 commit_head, commit_tail;
-	u32 nr_ready, nr_open, nr_commit;
 };
 
 struct hims_dedup {

@@ -10,6 +10,7 @@
 
 #include "dm-hims/hims-format.c"
 #include "dm-hims/hims-dedup.c"
+#include "dm-hims/hims-dedup-pool.c"
 #include "dm-hims/hims-dedup-check.c"
 #include "tools/hims-check.h"
 #include "unit.h"
