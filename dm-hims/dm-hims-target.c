@@ -394,6 +394,30 @@ static int hims_check_ram_header(struct hims_c *hc, char **error)
 	return 0;
 }
 
+static int hims_start_threads(struct dm_target *ti, struct hims_c *hc)
+{
+	struct task_struct *t;
+
+	t = kthread_run(hims_writeback_thread, hc, "hims_wb/%s",
+			dm_table_device_name(ti->table));
+	if (IS_ERR(t)) {
+		ti->error = "Cannot start the writeback thread";
+		return PTR_ERR(t);
+	}
+	hc->wb.thread = t;
+	/* Parked until resume, which runs suspended and so must not create it. */
+	t = kthread_create(hims_restore_thread, hc, "hims_rst/%s",
+			   dm_table_device_name(ti->table));
+	if (IS_ERR(t)) {
+		ti->error = "Cannot create the restore thread";
+		return PTR_ERR(t);
+	}
+	hc->restore.thread = t;
+	kthread_park(t);
+	hc->restore.parked = true;
+	return 0;
+}
+
 /*
  * <ram_dev> <ssd_dev> <sync|async> [<#opt_args> <opt_arg>*]
  */
@@ -401,7 +425,6 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
 	u64 vals[HIMS_NR_OPTS];
-	struct task_struct *t;
 	struct hims_c *hc;
 	unsigned int i;
 	int r;
@@ -453,25 +476,9 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = hims_alloc(hc, &ti->error);
 	if (r)
 		goto bad;
-	t = kthread_run(hims_writeback_thread, hc, "hims_wb/%s",
-			dm_table_device_name(ti->table));
-	if (IS_ERR(t)) {
-		ti->error = "Cannot start the writeback thread";
-		r = PTR_ERR(t);
+	r = hims_start_threads(ti, hc);
+	if (r)
 		goto bad;
-	}
-	hc->wb.thread = t;
-	/* Parked until resume, which runs suspended and so must not create it. */
-	t = kthread_create(hims_restore_thread, hc, "hims_rst/%s",
-			   dm_table_device_name(ti->table));
-	if (IS_ERR(t)) {
-		ti->error = "Cannot create the restore thread";
-		r = PTR_ERR(t);
-		goto bad;
-	}
-	hc->restore.thread = t;
-	kthread_park(t);
-	hc->restore.parked = true;
 
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;
