@@ -3,7 +3,7 @@
  * hims-replay: rebuild a device at crash points of a dm-log-writes log
  * (tests/crash/README).
  *
- *   hims-replay info <log>
+ *   hims-replay info [--block B] <log>
  *   hims-replay run [--flush N] [--random N] [--seed S] [--only I]
  *                   [--mark-prefix P] [--exec CMD] <log> <base> <target>
  *   hims-replay check [point options] --ram R --table T --len L [--dedup]
@@ -11,7 +11,9 @@
  *                   --expansion E --ssd-old ID --ram-old ID [--report N]
  *                   [--name DM] [--label L] <log> <base> <target>
  *
- * info prints the log's entries.  run computes the crash points (N prefix
+ * info prints the log's entries; with --block B only the flushes, the
+ * marks and the writes touching 4 KiB block B, with the crash block
+ * (run, block, version) each one carries.  run computes the crash points (N prefix
  * points at flush/FUA entries, N random subset points), and for each one
  * writes <base> (the device before the log began) with the point's kept
  * writes applied to <target>, then runs CMD with sh -c and the
@@ -27,6 +29,9 @@
  * record during the restore (odd points) and after it, and removes DM.
  * A point before the first mark of prefix P may fail to load (the test
  * marks the log once the table is loaded: the format may be unfinished).
+ *
+ * A log with a plain write of unknown order against a FUA write
+ * (crash_ambiguous) fails too: its states may be ones no device reaches.
  *
  * Exit status: 0 every point passed, 1 a point failed or an error, 2 usage.
  */
@@ -128,30 +133,93 @@ static void parse_log(const char *path, struct crash_log *log)
 	close(fd);
 }
 
-static int do_info(const char *path)
+/* Says how many plain writes have an unknown order (crash_ambiguous). */
+static u64 say_ambiguous(const struct crash_log *log)
+{
+	u64 first, n = crash_ambiguous(log, &first);
+
+	if (n)
+		printf("%llu plain writes logged after an overlapping FUA write %s %llu\n",
+		       (unsigned long long)n, "(order unknown), the first entry",
+		       (unsigned long long)first);
+	return n;
+}
+
+/*
+ * The crash-block header (run, block, version) at @e's bytes of 4 KiB
+ * device block @blk, or why there is none.
+ */
+static void entry_block_id(int fd, const struct crash_entry *e, u64 blk,
+			   char *out, size_t len)
+{
+	u8 buf[CRASH_BS];
+	struct crash_id id;
+	u64 off = blk * CRASH_BS;
+
+	if (e->flags & LOG_DISCARD_FLAG) {
+		snprintf(out, len, "(discard)");
+		return;
+	}
+	if (e->offset > off || e->offset + e->len < off + CRASH_BS) {
+		snprintf(out, len, "(part of the block)");
+		return;
+	}
+	if (fd_read(&fd, buf, CRASH_BS, e->data + off - e->offset)) {
+		snprintf(out, len, "(unreadable)");
+		return;
+	}
+	if (crash_block_parse(buf, &id) != CRASH_VALID) {
+		snprintf(out, len, "(no valid crash block)");
+		return;
+	}
+	snprintf(out, len, "run %llx block %lld version %llu",
+		 (unsigned long long)id.run,
+		 id.block == CRASH_POOL_BLOCK ? -1LL : (long long)id.block,
+		 (unsigned long long)id.version);
+}
+
+/*
+ * Every entry, or with @blk != ~0 the flush entries, the marks and the
+ * writes that touch 4 KiB block @blk (with the crash block they carry).
+ */
+static int do_info(const char *path, u64 blk)
 {
 	struct crash_log log;
-	char fl[64];
+	char fl[64], id[96];
 	u64 i, nflush = 0, nfua = 0, nmark = 0, bytes = 0;
+	int fd;
 
 	parse_log(path, &log);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		tool_fail("%s: %s", path, strerror(errno));
 	for (i = 0; i < log.nr; i++) {
 		const struct crash_entry *e = &log.e[i];
+		bool touches = e->len && e->offset < (blk + 1) * CRASH_BS &&
+			       e->offset + e->len > blk * CRASH_BS;
 
-		printf("%llu %s@%llu+%llu %s\n", (unsigned long long)i,
-		       flag_names(e->flags, fl, sizeof(fl)),
-		       (unsigned long long)e->offset,
-		       (unsigned long long)e->len, e->mark);
 		nflush += !!(e->flags & LOG_FLUSH_FLAG);
 		nfua += !!(e->flags & LOG_FUA_FLAG);
 		nmark += !!(e->flags & LOG_MARK_FLAG);
 		if (!(e->flags & (LOG_MARK_FLAG | LOG_DISCARD_FLAG)))
 			bytes += e->len;
+		if (blk != ~0ULL && !touches &&
+		    !(e->flags & (LOG_FLUSH_FLAG | LOG_MARK_FLAG)))
+			continue;
+		id[0] = 0;
+		if (blk != ~0ULL && touches)
+			entry_block_id(fd, e, blk, id, sizeof(id));
+		printf("%llu %s@%llu+%llu %s%s\n", (unsigned long long)i,
+		       flag_names(e->flags, fl, sizeof(fl)),
+		       (unsigned long long)e->offset,
+		       (unsigned long long)e->len, e->mark, id);
 	}
+	close(fd);
 	printf("entries %llu flush %llu fua %llu marks %llu data %llu bytes, sector size %u\n",
 	       (unsigned long long)log.nr, (unsigned long long)nflush,
 	       (unsigned long long)nfua, (unsigned long long)nmark,
 	       (unsigned long long)bytes, log.sectorsize);
+	say_ambiguous(&log);
 	crash_log_free(&log);
 	return 0;
 }
@@ -671,9 +739,10 @@ static int do_check(struct run_opts *o, const char *logp, const char *basep,
 {
 	struct checker c;
 	size_t *order, i, n, failed = 0;
-	u64 t0, total, k;
+	u64 t0, total, k, ambiguous;
 
 	checker_setup(&c, o, logp, basep, tgt);
+	ambiguous = say_ambiguous(&c.rp.log);
 	order = calloc(c.rp.n ? c.rp.n : 1, sizeof(*order));
 	if (!order)
 		tool_fail("out of memory");
@@ -714,7 +783,7 @@ static int do_check(struct run_opts *o, const char *logp, const char *basep,
 	free(c.zero);
 	crash_rec_free(&c.rec);
 	replay_free(&c.rp);
-	return failed ? 1 : 0;
+	return failed || ambiguous ? 1 : 0;
 }
 
 /* Options with a value: each names its field, a number or a string. */
@@ -776,7 +845,9 @@ int main(int argc, char **argv)
 	if (argc < 3)
 		tool_usage_err("usage: hims-replay info <log> | run|check [options] <log> <base> <target>");
 	if (!strcmp(argv[1], "info") && argc == 3)
-		return do_info(argv[2]);
+		return do_info(argv[2], ~0ULL);
+	if (!strcmp(argv[1], "info") && argc == 5 && !strcmp(argv[2], "--block"))
+		return do_info(argv[4], tool_num_arg(argv[3], "--block"));
 	check = !strcmp(argv[1], "check");
 	if (!check && strcmp(argv[1], "run"))
 		tool_usage_err("unknown command '%s'", argv[1]);

@@ -81,7 +81,7 @@ cmode_of() { case "$1" in sync|dedup-sync) echo sync ;; *) echo async ;; esac; }
 # points, the wait, a read after it); appends "label points failed" to
 # $W/summary and the kinds of failure to $W/kinds.
 replay() {
-	local label=$1 out=$W/replay-$1.out n=${8:-$PTS} dedup=''
+	local label=$1 out=$W/replay-$1.out n=${8:-$PTS} dedup='' mode=$2 rec=$4 log=$5
 	case "$2" in dedup-*) dedup=--dedup ;; esac
 	set -- --flush "$n" --random "$n" --seed "$7" --mark-prefix crw --ram $RAM \
 		--table "$(cmode_of "$2") $opts" --len "$len" $dedup --record "$4" \
@@ -95,6 +95,27 @@ replay() {
 	awk -v n="$label" '/^[0-9]+ crash points, [0-9]+ failed$/ {print n, $1, $4}' "$out" >> $W/summary
 	sed -n "s/^  \([^(].*\): \([0-9]*\) points$/$label: \1 (\2)/p" "$out" >> $W/kinds
 	grep -q '^[0-9]* crash points' "$out" || { echo "$label 0 1" >> $W/summary; tail -n 5 "$out"; }
+	# States replayed from a log with writes of unknown order may be
+	# unreachable (crash_ambiguous): the run proves nothing, it fails.
+	if grep '^[0-9]* plain writes logged after' "$out"; then
+		echo "$label 0 1" >> $W/summary
+		echo "$label: log with writes of unknown order" >> $W/kinds
+	fi
+	stale_evidence "$out" "$log" "$rec" "$mode"
+}
+
+# stale_evidence <out> <log> <record> <mode>: for the first block reported
+# stale, the log's writes to its mirror block (with the version each one
+# carries), the flushes and marks, and the record's lines for it.
+stale_evidence() {
+	local b
+	b=$(sed -n 's/^ *block \([0-9]*\): stale.*/\1/p' "$1" | head -n 1)
+	[ -n "$b" ] && [ "$b" -lt "$boundary" ] || return 0
+	case "$4" in dedup-*) return 0 ;; esac
+	echo "block $b: log entries of its mirror (SSD block $((256 + b))), flushes, marks:"
+	hims-replay info --block $((256 + b)) "$2" | grep -v '^entries'
+	echo "block $b: record lines (line: text):"
+	grep -n "^w $b \|^u [0-9]* $b \|^[sm] " "$3"
 }
 
 # prepare <mode> <run>: patterns on the SSD leg and RAM, snapshot, log-writes.
