@@ -37,26 +37,31 @@ PTS=${CRASH_POINTS:-36}		# flush points per mode (random as many)
 
 modprobe dm-hims
 modprobe dm-log-writes
-modprobe brd rd_nr=3 rd_size=8192	# ram0 RAM device, ram1 and ram2 replay targets
+# Small devices keep a point cheap (every point zeroes the RAM tier,
+# reads every checked block once or twice and reads the SSD back).
+dev_kib=4608				# the largest SSD leg below (dedup)
+modprobe brd rd_nr=3 rd_size=$dev_kib	# ram0 RAM device, ram1 and ram2 replay targets
 RAM=/dev/ram0 TGT=/dev/ram1 TGT2=/dev/ram2
-ssd_sectors=16384			# the SSD leg: 8 MiB of $SSD
-dmsetup create cr-ssd --table "0 $ssd_sectors linear $SSD 0"
 aux_half=$(($(sectors "$AUX") / 2))
 dmsetup create cr-log --table "0 $aux_half linear $AUX 0"
 dmsetup create cr-log2 --table "0 $aux_half linear $AUX $aux_half"
 LEG=/dev/mapper/cr-ssd
 SSD_OLD=0x55d0 RAM_OLD=0x4a30
 W=/tmp/work
-nb=1536					# checked: logical blocks [0, nb)
+nb=384					# checked: logical blocks [0, nb)
 
-# geometry <mode>: the table's options, the boundary and the SSD block of
-# the SSD tier (dm-hims-design.rst: mirror at 256, expansion after it).
+# geometry <mode>: the table's options, the boundary, the SSD block of
+# the SSD tier and the SSD leg's length (dm-hims-design.rst: bitmap at 1,
+# mirror at 256, expansion at the next 1 MiB; with dedup then the commit
+# records and metadata slots at 768 and the spill area at 1024).
 geometry() {
 	case "$1" in
-	dedup-*)	# 512 RAM blocks, 1024 logical, 512 SSD-tier blocks
-		words="ram_blocks 512 dedup 1024" boundary=1024 expansion=768 ;;
-	*)		# 1024 RAM blocks, 512 SSD-tier blocks
-		words="ram_blocks 1024" boundary=1024 expansion=1280 ;;
+	dedup-*)	# 128 RAM blocks, 256 logical, 128 SSD-tier, 128 spill
+		words="ram_blocks 128 dedup 256" boundary=256 expansion=512
+		ssd_sectors=9216 ;;
+	*)		# 256 RAM blocks, 128 SSD-tier blocks
+		words="ram_blocks 256" boundary=256 expansion=512
+		ssd_sectors=5120 ;;
 	esac
 	len=$((nb * 8))
 	opts=$(topts)
@@ -70,7 +75,7 @@ topts() {
 }
 
 fresh_ram() {
-	dd if=/dev/zero of=$RAM bs=1M count=5 oflag=direct 2>/dev/null
+	dd if=/dev/zero of=$RAM bs=4k count=$((dev_kib / 4)) oflag=direct 2>/dev/null
 }
 
 cmode_of() { case "$1" in sync|dedup-sync) echo sync ;; *) echo async ;; esac; }
@@ -118,11 +123,13 @@ stale_evidence() {
 	grep -n "^w $b \|^u [0-9]* $b \|^[sm] " "$3"
 }
 
-# prepare <mode> <run>: patterns on the SSD leg and RAM, snapshot, log-writes.
+# prepare <mode> <run>: the SSD leg, patterns on it and RAM, snapshot.
 prepare() {
 	geometry "$1"
+	! dmsetup info cr-ssd > /dev/null 2>&1 || dmsetup remove cr-ssd
+	dmsetup create cr-ssd --table "0 $ssd_sectors linear $SSD 0"
 	hims-crashwl fill --dev $LEG --run $SSD_OLD --blocks $((ssd_sectors / 8))
-	hims-crashwl fill --dev $RAM --run $RAM_OLD --blocks 1280
+	hims-crashwl fill --dev $RAM --run $RAM_OLD --blocks $((dev_kib / 4))
 	dd if=$LEG of=$W/base.img bs=1M iflag=direct 2>/dev/null
 	rm -f $W/rec
 }
@@ -199,7 +206,7 @@ run_restore() { # run_restore <run> <with restore2: 0|1>
 		hims-replay run --flush "$PTS" --random "$PTS" --seed "$((seed * 1000 + r))" \
 			--mark-prefix crw --only "$p" /dev/mapper/cr-log $W/base.img $TGT2 > $W/p.out
 		mark=$(sed -n 's/.*, mark \(.*\)$/\1/p' $W/p.out)
-		dd if=$TGT2 of=$W/base2.img bs=1M iflag=direct 2>/dev/null
+		dd if=$TGT2 of=$W/base2.img bs=4k count=$((ssd_sectors / 8)) iflag=direct 2>/dev/null
 		# Its restore, logged, with a check that records what it reads.
 		fresh_ram
 		dmsetup create cr-lw --table "0 $ssd_sectors log-writes $TGT2 /dev/mapper/cr-log2"
