@@ -16,21 +16,13 @@
 # Modes: see MODES below; HIMS_SEED (make crash-soak) varies the runs.
 # CRASH_MODES="<mode> ..." (on the host: make vm-test T=crash-replay
 # CRASH_MODES="sync dedup-sync") runs only those modes, CRASH_POINTS=<n>
-# checks 2n points a mode (n flush, n random; default 36: about 570 in all).
+# checks 2n points a mode (n flush, n random; default 36: 576 in all).
 # timeout: 900
 # memory: 2G
 . /tests/guest/lib.sh
 dmesg_on_fail
 
-# Every mode runs; a failing mode fails the test.  These are expected to
-# fail until the kernel fixes land (dm-hims.rst, "Known issues"):
-#   async async-wb switch restore restore2: bug 1, a first write's valid
-#     bit is durable before its data and format leaves the mirror as it
-#     was, so a block written once reads the SSD's pre-format pattern
-#     after a crash before the next flush;
-#   async-wb: bug 5, writeback copying a block while a write to it lands
-#     (torn block);
-#   sync: bug 1 too (the bitmap FUA write precedes the mirror write).
+# Every mode runs; a failing mode fails the test.
 MODES=${CRASH_MODES:-"sync async async-wb switch dedup-async dedup-sync restore restore2"}
 seed=${HIMS_SEED:-0}
 PTS=${CRASH_POINTS:-36}		# flush points per mode (random as many)
@@ -113,7 +105,7 @@ replay() {
 # stale, the log's writes to its mirror block (with the version each one
 # carries), the flushes and marks, and the record's lines for it.
 stale_evidence() {
-	local b
+	local b m
 	b=$(sed -n 's/^ *block \([0-9]*\): stale.*/\1/p' "$1" | head -n 1)
 	[ -n "$b" ] && [ "$b" -lt "$boundary" ] || return 0
 	case "$4" in dedup-*) return 0 ;; esac
@@ -121,6 +113,15 @@ stale_evidence() {
 	hims-replay info --block $((256 + b)) "$2" | grep -v '^entries'
 	echo "block $b: record lines (line: text):"
 	grep -n "^w $b \|^u [0-9]* $b \|^[sm] " "$3"
+	# Every entry near the first failing point's mark: what the SSD got
+	# around the sync that mark follows.
+	m=$(sed -n 's/^\[.*, mark \(crw[0-9]*\)\] .*/\1/p' "$1" | head -n 1)
+	[ -n "$m" ] || return 0
+	echo "the log around mark $m (entry: flags@byte+len):"
+	hims-replay info "$2" | awk -v m="$m" '
+		{ line[NR] = $0 }
+		$2 == "MARK" && $NF == m { at = NR }
+		END { for (i = at - 40; at && i <= at + 40; i++) if (i in line) print line[i] }'
 }
 
 # prepare <mode> <run>: the SSD leg, patterns on it and RAM, snapshot.
