@@ -234,3 +234,35 @@ u64 crash_prefix_end(const struct crash_log *log, const struct crash_point *pt)
 			return i + 1;
 	return 0;
 }
+
+u64 crash_ambiguous(const struct crash_log *log, u64 *first)
+{
+	u64 i, j, n = 0, start = 0;
+
+	if (first)
+		*first = log->nr;
+	for (j = 0; j < log->nr; j++) {
+		const struct crash_entry *p = &log->e[j];
+
+		if (p->flags & LOG_FLUSH_FLAG) {
+			start = j + 1;
+			continue;
+		}
+		if (!is_write(p) || p->flags & (LOG_FUA_FLAG | LOG_DISCARD_FLAG))
+			continue;
+		for (i = start; i < j; i++) {
+			const struct crash_entry *f = &log->e[i];
+
+			if (is_write(f) && f->flags & LOG_FUA_FLAG &&
+			    f->offset < p->offset + p->len &&
+			    p->offset < f->offset + f->len)
+				break;
+		}
+		if (i == j)
+			continue;
+		if (first && !n)
+			*first = j;
+		n++;
+	}
+	return n;
+}

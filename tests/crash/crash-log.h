@@ -107,4 +107,15 @@ int crash_apply_range(const struct crash_log *log, const u8 *keep, u64 first,
  */
 u64 crash_prefix_end(const struct crash_log *log, const struct crash_point *pt);
 
+/*
+ * Plain writes whose order against a FUA write is unknown: dm-log-writes
+ * logs a FUA write when it completes but a plain write only when the
+ * next flush is issued, so a plain write logged after an overlapping FUA
+ * write, with no flush entry between them, may have completed before the
+ * FUA write was issued; replaying it over the FUA write's data can build
+ * a state no device reaches.  Returns how many there are; *first (if
+ * @first) is the index of the first one, else log->nr.
+ */
+u64 crash_ambiguous(const struct crash_log *log, u64 *first);
+
 #endif

@@ -206,6 +206,17 @@ enum crash_verdict crash_judge_block(const struct crash_rec *r,
 {
 	struct crash_id id;
 	enum crash_kind k = crash_block_parse(buf, &id);
+
+	return crash_judge_parsed(r, j, block, floor, k, &id, why, len);
+}
+
+enum crash_verdict crash_judge_parsed(const struct crash_rec *r,
+				      const struct crash_judge *j, u64 block,
+				      u64 floor, enum crash_kind k,
+				      const struct crash_id *idp, char *why,
+				      size_t len)
+{
+	struct crash_id id = *idp;
 	u64 key, v;
 
 	switch (k) {

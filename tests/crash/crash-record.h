@@ -30,6 +30,7 @@
 #include <stdio.h>
 
 #include "purec.h"
+#include "tests/crash/crash-block.h"
 
 #define CRASH_KEY_POOL	0x8000000000000000ULL
 
@@ -91,6 +92,12 @@ enum crash_verdict crash_judge_block(const struct crash_rec *r,
 				     const struct crash_judge *j, u64 block,
 				     u64 floor, const void *buf, char *why,
 				     size_t len);
+/* The same for a block crash_block_parse() already parsed (@k, @id). */
+enum crash_verdict crash_judge_parsed(const struct crash_rec *r,
+				      const struct crash_judge *j, u64 block,
+				      u64 floor, enum crash_kind k,
+				      const struct crash_id *id, char *why,
+				      size_t len);
 /* The newest written version of @block with content @key, or 0. */
 u64 crash_rec_version(const struct crash_rec *r, u64 block, u64 key);
 

@@ -94,6 +94,11 @@ static struct {
 	pthread_mutex_t rec_lock, mark_lock;
 	FILE *rec;
 	u64 version, marks, syncs, claimed, done;
+	/*
+	 * wsync[b]: the first sync that covers block b's last plain write;
+	 * synced: the last completed sync.  [rec_lock]
+	 */
+	u64 *wsync, synced;
 	int fd, fua_fd, failed;
 	struct opts *o;
 } W = {
@@ -165,6 +170,14 @@ static void *writer(void *arg)
 		b = idx * T + t;
 		pthread_mutex_lock(&W.rec_lock);
 		v = ++W.version;
+		/*
+		 * A FUA write only to a block whose plain writes a completed
+		 * sync covers: dm-log-writes logs a FUA write at once and a
+		 * plain one at the next flush, so a plain write to the block
+		 * still unflushed would be logged, and replayed, after the
+		 * FUA write it preceded (crash_ambiguous).
+		 */
+		fua = fua && W.wsync[b] <= W.synced;
 		pthread_mutex_unlock(&W.rec_lock);
 		if (pool) {
 			idx = (r >> 40) % W.o->pool_size;
@@ -193,6 +206,7 @@ static void *writer(void *arg)
 			pthread_mutex_lock(&W.rec_lock);
 			fprintf(W.rec, "w %llu %llu %llu\n", (unsigned long long)b,
 				(unsigned long long)v, (unsigned long long)key);
+			W.wsync[b] = W.syncs + 1;
 			pthread_mutex_unlock(&W.rec_lock);
 		}
 		__atomic_fetch_add(&W.done, 1, __ATOMIC_RELAXED);
@@ -236,6 +250,7 @@ static void do_sync(void)
 	pthread_mutex_lock(&W.rec_lock);
 	fprintf(W.rec, "m %llu %llu\n", (unsigned long long)k,
 		(unsigned long long)id);
+	W.synced = id;
 	pthread_mutex_unlock(&W.rec_lock);
 	pthread_mutex_unlock(&W.mark_lock);
 }
@@ -273,6 +288,9 @@ static int do_write(struct opts *o)
 	    o->blocks < o->threads)
 		tool_usage_err("write: --record, --ops, --threads 1-16, --blocks >= threads");
 	W.o = o;
+	W.wsync = calloc(o->blocks, sizeof(*W.wsync));
+	if (!W.wsync)
+		tool_fail("out of memory");
 	W.version = record_max_version(o->record);
 	W.rec = fopen(o->record, "a");
 	if (!W.rec)
@@ -317,6 +335,7 @@ static int do_write(struct opts *o)
 		tool_fail("%s: %s", o->record, strerror(errno));
 	close(W.fd);
 	close(W.fua_fd);
+	free(W.wsync);
 	printf("%llu writes, %llu syncs, %llu marks, versions up to %llu\n",
 	       (unsigned long long)W.done, (unsigned long long)W.syncs,
 	       (unsigned long long)W.marks, (unsigned long long)W.version);

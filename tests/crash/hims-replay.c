@@ -3,7 +3,7 @@
  * hims-replay: rebuild a device at crash points of a dm-log-writes log
  * (tests/crash/README).
  *
- *   hims-replay info <log>
+ *   hims-replay info [--block B] <log>
  *   hims-replay run [--flush N] [--random N] [--seed S] [--only I]
  *                   [--mark-prefix P] [--exec CMD] <log> <base> <target>
  *   hims-replay check [point options] --ram R --table T --len L [--dedup]
@@ -11,7 +11,9 @@
  *                   --expansion E --ssd-old ID --ram-old ID [--report N]
  *                   [--name DM] [--label L] <log> <base> <target>
  *
- * info prints the log's entries.  run computes the crash points (N prefix
+ * info prints the log's entries; with --block B only the flushes, the
+ * marks and the writes touching 4 KiB block B, with the crash block
+ * (run, block, version) each one carries.  run computes the crash points (N prefix
  * points at flush/FUA entries, N random subset points), and for each one
  * writes <base> (the device before the log began) with the point's kept
  * writes applied to <target>, then runs CMD with sh -c and the
@@ -22,11 +24,17 @@
  * check does what the crash-replay test's per-point hook did, for every
  * point, in this process: it brings <target> to the point's state
  * (writing only the blocks that differ from what it holds), zeroes the
- * RAM device, runs the hims-check logic on the state (--dedup), loads
- * "hims R <target> T" as DM, reads and judges blocks [0, N) against the
- * record during the restore (odd points) and after it, and removes DM.
+ * RAM device (the header and the table's ram_blocks), runs the
+ * hims-check logic on the state (--dedup), loads "hims R <target> T" into
+ * DM, reads and judges blocks [0, N) against the record during the
+ * restore (odd points) and after it (checksumming only the blocks that
+ * changed since their last read), and suspends DM (one device for all
+ * points, created with an error table and removed at the end).
  * A point before the first mark of prefix P may fail to load (the test
  * marks the log once the table is loaded: the format may be unfinished).
+ *
+ * A log with a plain write of unknown order against a FUA write
+ * (crash_ambiguous) fails too: its states may be ones no device reaches.
  *
  * Exit status: 0 every point passed, 1 a point failed or an error, 2 usage.
  */
@@ -128,30 +136,93 @@ static void parse_log(const char *path, struct crash_log *log)
 	close(fd);
 }
 
-static int do_info(const char *path)
+/* Says how many plain writes have an unknown order (crash_ambiguous). */
+static u64 say_ambiguous(const struct crash_log *log)
+{
+	u64 first, n = crash_ambiguous(log, &first);
+
+	if (n)
+		printf("%llu plain writes logged after an overlapping FUA write %s %llu\n",
+		       (unsigned long long)n, "(order unknown), the first entry",
+		       (unsigned long long)first);
+	return n;
+}
+
+/*
+ * The crash-block header (run, block, version) at @e's bytes of 4 KiB
+ * device block @blk, or why there is none.
+ */
+static void entry_block_id(int fd, const struct crash_entry *e, u64 blk,
+			   char *out, size_t len)
+{
+	u8 buf[CRASH_BS];
+	struct crash_id id;
+	u64 off = blk * CRASH_BS;
+
+	if (e->flags & LOG_DISCARD_FLAG) {
+		snprintf(out, len, "(discard)");
+		return;
+	}
+	if (e->offset > off || e->offset + e->len < off + CRASH_BS) {
+		snprintf(out, len, "(part of the block)");
+		return;
+	}
+	if (fd_read(&fd, buf, CRASH_BS, e->data + off - e->offset)) {
+		snprintf(out, len, "(unreadable)");
+		return;
+	}
+	if (crash_block_parse(buf, &id) != CRASH_VALID) {
+		snprintf(out, len, "(no valid crash block)");
+		return;
+	}
+	snprintf(out, len, "run %llx block %lld version %llu",
+		 (unsigned long long)id.run,
+		 id.block == CRASH_POOL_BLOCK ? -1LL : (long long)id.block,
+		 (unsigned long long)id.version);
+}
+
+/*
+ * Every entry, or with @blk != ~0 the flush entries, the marks and the
+ * writes that touch 4 KiB block @blk (with the crash block they carry).
+ */
+static int do_info(const char *path, u64 blk)
 {
 	struct crash_log log;
-	char fl[64];
+	char fl[64], id[96];
 	u64 i, nflush = 0, nfua = 0, nmark = 0, bytes = 0;
+	int fd;
 
 	parse_log(path, &log);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		tool_fail("%s: %s", path, strerror(errno));
 	for (i = 0; i < log.nr; i++) {
 		const struct crash_entry *e = &log.e[i];
+		bool touches = e->len && e->offset < (blk + 1) * CRASH_BS &&
+			       e->offset + e->len > blk * CRASH_BS;
 
-		printf("%llu %s@%llu+%llu %s\n", (unsigned long long)i,
-		       flag_names(e->flags, fl, sizeof(fl)),
-		       (unsigned long long)e->offset,
-		       (unsigned long long)e->len, e->mark);
 		nflush += !!(e->flags & LOG_FLUSH_FLAG);
 		nfua += !!(e->flags & LOG_FUA_FLAG);
 		nmark += !!(e->flags & LOG_MARK_FLAG);
 		if (!(e->flags & (LOG_MARK_FLAG | LOG_DISCARD_FLAG)))
 			bytes += e->len;
+		if (blk != ~0ULL && !touches &&
+		    !(e->flags & (LOG_FLUSH_FLAG | LOG_MARK_FLAG)))
+			continue;
+		id[0] = 0;
+		if (blk != ~0ULL && touches)
+			entry_block_id(fd, e, blk, id, sizeof(id));
+		printf("%llu %s@%llu+%llu %s%s\n", (unsigned long long)i,
+		       flag_names(e->flags, fl, sizeof(fl)),
+		       (unsigned long long)e->offset,
+		       (unsigned long long)e->len, e->mark, id);
 	}
+	close(fd);
 	printf("entries %llu flush %llu fua %llu marks %llu data %llu bytes, sector size %u\n",
 	       (unsigned long long)log.nr, (unsigned long long)nflush,
 	       (unsigned long long)nfua, (unsigned long long)nmark,
 	       (unsigned long long)bytes, log.sectorsize);
+	say_ambiguous(&log);
 	crash_log_free(&log);
 	return 0;
 }
@@ -323,10 +394,12 @@ static const char *fail_name(int k)
 	       more[k - CRASH_NR_VERDICTS];
 }
 
+#define SEEN_NONE 0xff	/* seen_kind: not read yet */
+
 /* Time spent per phase, in ns, over all points. */
-enum { T_BUILD, T_LOAD, T_RESTORE, T_READ, T_REMOVE, T_NR };
+enum { T_BUILD, T_LOAD, T_RESTORE, T_READ, T_SUSPEND, T_READBACK, T_NR };
 static const char * const phase_name[T_NR] = {
-	"build", "load", "restore", "read+judge", "remove+readback",
+	"build", "load", "restore", "read+judge", "suspend", "readback",
 };
 
 struct checker {
@@ -344,6 +417,10 @@ struct checker {
 	const char *target;
 	char node[64];
 	u64 nblocks_io;	/* blocks written to the target, over all points */
+	u8 *seen_buf;	/* each checked block as last read */
+	u8 *seen_kind;	/* its crash_kind, or SEEN_NONE */
+	struct crash_id *seen_id;
+	u64 nparsed;	/* blocks parsed (checksummed), over all points */
 	u64 unformatted;	/* points before the first mark that did not load */
 	u64 t[T_NR];
 	u64 kinds[FAIL_KINDS];	/* failed points per kind */
@@ -461,6 +538,23 @@ static void point_say(struct checker *c, size_t i, const char *desc,
 	putchar('\n');
 }
 
+/*
+ * Parses block @b as read into @p, into seen_kind[b] and seen_id[b]:
+ * from the last read of the block when it is the same bytes, so that the
+ * checksum of a block is computed only when it changed (most blocks are
+ * the same from one point to the next).
+ */
+static void parse_cached(struct checker *c, u64 b, const u8 *p)
+{
+	u8 *last = c->seen_buf + b * CRASH_BS;
+
+	if (c->seen_kind[b] != SEEN_NONE && !memcmp(last, p, CRASH_BS))
+		return;
+	c->seen_kind[b] = crash_block_parse(p, &c->seen_id[b]);
+	memcpy(last, p, CRASH_BS);
+	c->nparsed++;
+}
+
 /* Reads and judges blocks [0, N) of the hims device; 0 if all are fine. */
 static int judge_dev(struct checker *c, size_t i, const char *desc,
 		     const char *mark, const char *when)
@@ -478,10 +572,12 @@ static int judge_dev(struct checker *c, size_t i, const char *desc,
 		for (k = 0; k < n; k++) {
 			enum crash_verdict v;
 
-			v = crash_judge_block(&c->rec, &c->o->j, b + k,
-					      c->floor[b + k],
-					      c->buf + k * CRASH_BS, why,
-					      sizeof(why));
+			parse_cached(c, b + k, c->buf + k * CRASH_BS);
+			v = crash_judge_parsed(&c->rec, &c->o->j, b + k,
+					       c->floor[b + k],
+					       c->seen_kind[b + k],
+					       &c->seen_id[b + k], why,
+					       sizeof(why));
 			if (v == CRASH_OK)
 				continue;
 			c->seen[v] = true;
@@ -519,7 +615,25 @@ static int wait_restore(struct checker *c)
 	}
 }
 
-/* Point @i from load to removal; 0 if it passed. */
+/*
+ * DM between points: suspended, so that hims's suspend (its drain) has
+ * run before the target is read back and rewritten; the next point's
+ * table replaces it (its destructor does no I/O).  One device for all
+ * points: a table reload is much cheaper than a create and a remove,
+ * which add and delete a disk.
+ */
+static void idle_dev(struct checker *c)
+{
+	int tries;
+
+	for (tries = 0; hdm_suspend(c->o->name); tries++) {
+		if (tries == 50)
+			tool_fail("cannot suspend %s", c->o->name);
+		usleep(100000);
+	}
+}
+
+/* Point @i from load to suspend; 0 if it passed. */
 static int check_point(struct checker *c, size_t i)
 {
 	const struct crash_point *pt = &c->rp.pts[i];
@@ -528,7 +642,7 @@ static int check_point(struct checker *c, size_t i)
 	struct hdm_info di;
 	char desc[128], params[512];
 	u64 t, k;
-	int bad = 0, tries;
+	int bad = 0;
 	bool unformatted;
 
 	memset(c->seen, 0, sizeof(c->seen));
@@ -554,9 +668,9 @@ static int check_point(struct checker *c, size_t i)
 	t = now_ns();
 	snprintf(params, sizeof(params), "%s %s %s", c->o->ram, c->target,
 		 c->o->table);
-	if (hdm_create_table(c->o->name, NULL, c->o->len, "hims", params) ||
+	if (hdm_reload(c->o->name, c->o->len, "hims", params) ||
 	    hdm_get(c->o->name, 0, &di) || !di.exists) {
-		hdm_remove(c->o->name);
+		idle_dev(c);
 		if (unformatted) {
 			c->unformatted++;
 			goto out;
@@ -566,9 +680,6 @@ static int check_point(struct checker *c, size_t i)
 		bad = 1;
 		goto out;
 	}
-	unlink(c->node);
-	if (mknod(c->node, S_IFBLK | 0600, makedev(di.major, di.minor)))
-		tool_fail("%s: mknod: %s", c->node, strerror(errno));
 	c->t[T_LOAD] += now_ns() - t;
 	/* Odd points: also read while the restore runs. */
 	t = now_ns();
@@ -588,16 +699,13 @@ static int check_point(struct checker *c, size_t i)
 		bad |= judge_dev(c, i, desc, mark, "after the restore");
 	c->t[T_READ] += now_ns() - t;
 	t = now_ns();
-	for (tries = 0; hdm_remove(c->o->name); tries++) {
-		if (tries == 50)
-			tool_fail("cannot remove %s", c->o->name);
-		usleep(100000);
-	}
-	unlink(c->node);
+	idle_dev(c);
+	c->t[T_SUSPEND] += now_ns() - t;
 out:
 	/* What hims wrote to the target is undone with the next point. */
+	t = now_ns();
 	xpread(c->tfd, c->cur, c->rp.size, 0, c->target);
-	c->t[T_REMOVE] += now_ns() - t;
+	c->t[T_READBACK] += now_ns() - t;
 	for (k = 0; k < FAIL_KINDS; k++)
 		c->kinds[k] += c->seen[k];
 	if (bad)
@@ -605,9 +713,24 @@ out:
 	return bad;
 }
 
+/*
+ * The bytes of the RAM device a table can use: its header block and
+ * ram_blocks blocks (when the table says; else all of it, ~0).
+ */
+static u64 ram_used(const char *table)
+{
+	const char *p = strstr(table, " ram_blocks ");
+
+	if (!p)
+		return ~0ULL;
+	return (1 + strtoull(p + strlen(" ram_blocks "), NULL, 10)) *
+	       HIMS_BLOCK_SIZE;
+}
+
 static void checker_setup(struct checker *c, struct run_opts *o,
 			  const char *logp, const char *basep, const char *tgt)
 {
+	struct hdm_info di;
 	char why[256];
 	FILE *f;
 	int ret;
@@ -626,8 +749,12 @@ static void checker_setup(struct checker *c, struct run_opts *o,
 	if (ret)
 		tool_fail("%s: %s", o->record, why);
 	c->floor = calloc(o->blocks, sizeof(*c->floor));
-	if (!c->floor)
+	c->seen_kind = malloc(o->blocks);
+	c->seen_id = calloc(o->blocks, sizeof(*c->seen_id));
+	if (!c->floor || !c->seen_kind || !c->seen_id)
 		tool_fail("out of memory");
+	memset(c->seen_kind, SEEN_NONE, o->blocks);
+	c->seen_buf = xalloc(o->blocks * CRASH_BS);
 	c->img = xalloc(c->rp.size);
 	memcpy(c->img, c->rp.base, c->rp.size);
 	c->want = xalloc(c->rp.size);
@@ -644,9 +771,15 @@ static void checker_setup(struct checker *c, struct run_opts *o,
 	c->rfd = open(o->ram, O_WRONLY | O_DIRECT);
 	if (c->rfd < 0)
 		tool_fail("%s: %s", o->ram, strerror(errno));
-	c->ramsize = dev_size(c->rfd, o->ram);
+	c->ramsize = min(dev_size(c->rfd, o->ram), ram_used(o->table));
 	snprintf(c->node, sizeof(c->node), "/tmp/hims-replay-%d", (int)getpid());
 	hdm_init();
+	if (hdm_create_table(o->name, NULL, o->len, "error", "") ||
+	    hdm_get(o->name, 0, &di) || !di.exists)
+		tool_fail("cannot create %s", o->name);
+	unlink(c->node);
+	if (mknod(c->node, S_IFBLK | 0600, makedev(di.major, di.minor)))
+		tool_fail("%s: mknod: %s", c->node, strerror(errno));
 }
 
 /* Point indices in the order their states are built fastest: by where
@@ -671,9 +804,10 @@ static int do_check(struct run_opts *o, const char *logp, const char *basep,
 {
 	struct checker c;
 	size_t *order, i, n, failed = 0;
-	u64 t0, total, k;
+	u64 t0, total, k, ambiguous;
 
 	checker_setup(&c, o, logp, basep, tgt);
+	ambiguous = say_ambiguous(&c.rp.log);
 	order = calloc(c.rp.n ? c.rp.n : 1, sizeof(*order));
 	if (!order)
 		tool_fail("out of memory");
@@ -701,12 +835,22 @@ static int do_check(struct run_opts *o, const char *logp, const char *basep,
 	for (k = 0; k < T_NR; k++)
 		printf(", %s %llu", phase_name[k],
 		       n ? (unsigned long long)(c.t[k] / n / 1000000) : 0ULL);
-	printf("; %llu blocks written a point\n",
-	       n ? (unsigned long long)(c.nblocks_io / n) : 0ULL);
+	printf("; %llu blocks written, %llu checksummed a point\n",
+	       n ? (unsigned long long)(c.nblocks_io / n) : 0ULL,
+	       n ? (unsigned long long)(c.nparsed / n) : 0ULL);
+	for (k = 0; hdm_remove(o->name); k++) {
+		if (k == 50)
+			tool_fail("cannot remove %s", o->name);
+		usleep(100000);
+	}
+	unlink(c.node);
 	close(c.tfd);
 	close(c.rfd);
 	free(order);
 	free(c.floor);
+	free(c.seen_buf);
+	free(c.seen_kind);
+	free(c.seen_id);
 	free(c.img);
 	free(c.want);
 	free(c.cur);
@@ -714,7 +858,7 @@ static int do_check(struct run_opts *o, const char *logp, const char *basep,
 	free(c.zero);
 	crash_rec_free(&c.rec);
 	replay_free(&c.rp);
-	return failed ? 1 : 0;
+	return failed || ambiguous ? 1 : 0;
 }
 
 /* Options with a value: each names its field, a number or a string. */
@@ -776,7 +920,9 @@ int main(int argc, char **argv)
 	if (argc < 3)
 		tool_usage_err("usage: hims-replay info <log> | run|check [options] <log> <base> <target>");
 	if (!strcmp(argv[1], "info") && argc == 3)
-		return do_info(argv[2]);
+		return do_info(argv[2], ~0ULL);
+	if (!strcmp(argv[1], "info") && argc == 5 && !strcmp(argv[2], "--block"))
+		return do_info(argv[4], tool_num_arg(argv[3], "--block"));
 	check = !strcmp(argv[1], "check");
 	if (!check && strcmp(argv[1], "run"))
 		tool_usage_err("unknown command '%s'", argv[1]);

@@ -184,6 +184,30 @@ static void test_log(void)
 	pt.last = 10;
 	crash_plan(&log, &pt, keep);
 	CHECK(crash_apply(&log, keep, 10, logbuf, img, 2 * SS));
+	/* Entry 6 (E@0) is logged after FUA D@3: no overlap, no doubt. */
+	CHECK_EQ(crash_ambiguous(&log, &s), 0);
+	CHECK_EQ(s, log.nr);
+	crash_log_free(&log);
+
+	/*
+	 * A plain write logged after an overlapping FUA write with no flush
+	 * between them (1 after 0) is counted; after a flush (4) it is not.
+	 */
+	logpos = SS;
+	logn = 0;
+	log_entry(LOG_FUA_FLAG, 8, 8, 'F', NULL);
+	log_entry(0, 12, 1, 'P', NULL);
+	log_entry(0, 0, 1, 'Q', NULL);
+	log_entry(LOG_FLUSH_FLAG, 0, 0, 0, NULL);
+	log_entry(0, 8, 8, 'R', NULL);
+	log_entry(LOG_FLUSH_FLAG, 0, 0, 0, NULL);
+	log_super();
+	CHECK_EQ(crash_log_parse(&log, mem_read, NULL, why, sizeof(why)), 0);
+	CHECK_EQ(crash_ambiguous(&log, &s), 1);
+	CHECK_EQ(s, 1);
+	crash_log_free(&log);
+	build_log();
+	CHECK_EQ(crash_log_parse(&log, mem_read, NULL, why, sizeof(why)), 0);
 	crash_log_free(&log);
 
 	/* A bad magic is refused. */

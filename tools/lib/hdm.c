@@ -123,6 +123,36 @@ int hdm_create_table(const char *name, const char *uuid, u64 len,
 	return r;
 }
 
+static int simple_task(int op, const char *name, const char *newuuid, bool retry);
+
+int hdm_reload(const char *name, u64 len, const char *type, const char *params)
+{
+	struct dm_task *dmt;
+	int r = -1;
+
+	dmt = dm_task_create(DM_DEVICE_RELOAD);
+	if (!dmt)
+		return -1;
+	if (dm_task_set_name(dmt, name) &&
+	    dm_task_add_target(dmt, 0, len, type, params) && dm_task_run(dmt))
+		r = 0;
+	dm_task_destroy(dmt);
+	return r ? r : simple_task(DM_DEVICE_RESUME, name, NULL, false);
+}
+
+int hdm_suspend(const char *name)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_SUSPEND);
+	int r = -1;
+
+	if (!dmt)
+		return -1;
+	if (dm_task_set_name(dmt, name) && dm_task_run(dmt))
+		r = 0;
+	dm_task_destroy(dmt);
+	return r;
+}
+
 static int simple_task(int op, const char *name, const char *newuuid, bool retry)
 {
 	struct dm_task *dmt;

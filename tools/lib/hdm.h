@@ -30,6 +30,14 @@ struct hdm_info {
 int hdm_get(const char *name, int what, struct hdm_info *di);
 int hdm_create_table(const char *name, const char *uuid, u64 len,
 		     const char *type, const char *params);
+/*
+ * Loads a table of one target into an existing device and resumes it
+ * (which suspends it first and swaps the tables): cheaper than a remove
+ * and a create, which add and delete a disk.
+ */
+int hdm_reload(const char *name, u64 len, const char *type, const char *params);
+/* Suspends a device (its targets' postsuspend runs); 0 or -1. */
+int hdm_suspend(const char *name);
 int hdm_remove(const char *name);
 int hdm_set_uuid(const char *name, const char *uuid);
 int hdm_message(const char *name, const char *msg);
