@@ -17,25 +17,15 @@
 dmesg_on_fail
 modprobe dm-hims
 modprobe brd rd_nr=1 rd_size=32768	# 32 MiB
-ssd_len=$(sectors "$SSD")
 # 8191 RAM-tier blocks: bitmap at SSD block 1, mirror at block 256.
 bad=1000 nbad=10 newb=1005 blk_x=7800
 bad_s=$(( (256 + bad) * 8 )) bad_n=$((nbad * 8))
-end_s=$((bad_s + bad_n))
-healthy="0 $ssd_len linear $SSD 0"
-bad_reads="0 $bad_s linear $SSD 0
-$bad_s $bad_n error
-$end_s $((ssd_len - end_s)) linear $SSD $end_s"
-no_writes="0 $ssd_len flakey $SSD 0 0 3600 1 error_writes"
-bad_all="0 $bad_s flakey $SSD 0 0 3600 1 error_writes
-$bad_s $bad_n error
-$end_s $((ssd_len - end_s)) flakey $SSD $end_s 0 3600 1 error_writes"
-ssd_table() { # ssd_table <table>
-	dmsetup suspend ssd
-	dmsetup load ssd --table "$1"
-	dmsetup resume ssd
-}
-dmsetup create ssd --table "$healthy"
+healthy() { leg_swap ssd "$SSD" linear; }
+bad_reads() { leg_fail ssd "$SSD" $bad_s $bad_n error; }
+no_writes() { leg_fail ssd "$SSD" 0 0 writes writes; }
+bad_all() { leg_fail ssd "$SSD" $bad_s $bad_n error writes; }
+ram_state() { hims_ram_state /dev/ram0; }
+leg_create ssd "$SSD"
 dev=/dev/mapper/hx
 len=$(( (8191 + 8192) * 8 ))
 table="0 $len hims /dev/ram0 /dev/mapper/ssd async 4 ram_blocks 8191 max_age 86400000"
@@ -60,16 +50,11 @@ fresh_ram() {
 }
 # Load with the bad blocks failing to read; wait until the restore gives up.
 load_incomplete() {
-	local i=0
 	fresh_ram
-	ssd_table "$bad_reads"
+	bad_reads
 	dmsetup create hx --table "$table"
 	dmsetup message hx 0 pause_writeback
-	until [ "$(f 20)" = incomplete ]; do
-		[ $i -ge 240 ] && fail "restore neither completed nor gave up: $(dmsetup status hx)"
-		i=$((i + 1))
-		sleep 0.5
-	done
+	hims_wait_field hx 20 incomplete 120
 	echo "restore gave up: $(dmsetup status hx)"
 }
 
@@ -87,10 +72,10 @@ load_incomplete
 put X $blk_x
 put Y $newb
 [ "$(f 4)" -ge 2 ] || fail "the new blocks are not dirty: $(dmsetup status hx)"
-ssd_table "$no_writes"
+no_writes
 dmsetup suspend hx
 echo "suspended: $(dmsetup status hx)"
-ssd_table "$healthy"
+healthy
 dmsetup reload hx --table "$table"
 dmsetup resume hx
 echo "reloaded: $(dmsetup status hx)"
@@ -115,7 +100,7 @@ dmsetup remove hx
 step "2: as 1, but the SSD fails the restore's reads too"
 load_incomplete
 put Z $blk_x
-ssd_table "$bad_all"
+bad_all
 dmesg -c > /dev/null
 dmsetup reload hx --table "$table"	# the old table is still live
 if dmsetup resume hx 2>/dev/null; then
@@ -124,7 +109,7 @@ fi
 dmesg | grep -q "will refuse to load" || fail "suspend did not log the refusal to come"
 dmesg | grep -q "RAM device holds writes the SSD lacks" || fail "resume did not log why"
 dmsetup remove hx
-ssd_table "$healthy"
+healthy
 if dmsetup create hx --table "$table" 2>/dev/null; then
 	fail "create accepted RAM that is neither complete nor behind the SSD"
 fi

@@ -46,17 +46,7 @@ kill_message() {
 		sleep 0.2
 	done
 	echo "'$*' waits, writeback in flight: $(hims_field hk 5) blocks"
-	kill -9 $pid
-	i=0
-	while kill -0 $pid 2>/dev/null; do
-		if [ $i -ge 300 ]; then
-			unstick
-			wait $pid || true
-			fail "'$*' still waiting 60 s after SIGKILL (not killable)"
-		fi
-		i=$((i + 1))
-		sleep 0.2
-	done
+	kill_wait $pid "'$*'" unstick
 	wait $pid && fail "killed '$*' reported success"
 	echo "'$*' ended after SIGKILL"
 }
