@@ -579,13 +579,20 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 			return 0;
 		}
 		if (!strcasecmp(argv[1], "sync")) {
+			enum hims_mode old = READ_ONCE(hc->mode);
+
 			/*
 			 * New writes go through, or wait for their block's
 			 * writeback; what is dirty is written back now, until
 			 * writes that were on their way when we switched are too.
+			 * Killed or failed, the mode is as before, as the
+			 * error says; the writeback it started goes on.
 			 */
 			WRITE_ONCE(hc->mode, HIMS_SYNC);
-			return hims_drain_all(hc);
+			r = hims_drain_all(hc);
+			if (r)
+				WRITE_ONCE(hc->mode, old);
+			return r;
 		}
 		DMWARN("mode: want sync or async, not '%s'", argv[1]);
 		return -EINVAL;
