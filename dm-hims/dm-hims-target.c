@@ -509,7 +509,7 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 			st.dedup_x1000 = 1000;
 		}
 		DMEMIT("%s %llu %llu %u %u %llu %llu %lld %lld %lld %lld %s %d",
-		       mode_name(hc->mode), hc->meta.nr_valid, hc->geo.ram_blocks,
+		       mode_name(READ_ONCE(hc->mode)), hc->meta.nr_valid, hc->geo.ram_blocks,
 		       hc->blocks.lrw.nr_dirty, hc->blocks.lrw.nr_writeback,
 		       hc->restore.total - hc->restore.remaining, hc->restore.total,
 		       (s64)atomic64_read(&hc->stats.ram_reads),
@@ -530,7 +530,7 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 		for (i = 0, words = 0; i < HIMS_NR_OPTS; i++)
 			words += hims_option_listed(hc, i) ? 2 : 0;
 		DMEMIT("%s %s %s %u", hc->ram_dev->name, hc->ssd_dev->name,
-		       mode_name(hc->mode), words);
+		       mode_name(READ_ONCE(hc->mode)), words);
 		for (i = 0; i < HIMS_NR_OPTS; i++)
 			if (hims_option_listed(hc, i))
 				DMEMIT(" %s %llu", hims_options[i].name, vals[i]);

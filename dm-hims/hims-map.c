@@ -89,6 +89,8 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 	u64 first = hims_pblock_nr(hims_direct_pblock(ext->block));
 	u64 last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
 	u32 nr = last - first + 1;
+	/* Once: a mode message may change it meanwhile, without the lock. */
+	enum hims_mode mode = READ_ONCE(hc->mode);
 	unsigned long flags;
 	bool write_through;
 	struct bio *clone;
@@ -118,7 +120,7 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 	 * A block with an older copy still to be written back keeps going
 	 * through writeback, so that copy can never land after this one.
 	 */
-	write_through = hc->mode == HIMS_SYNC &&
+	write_through = mode == HIMS_SYNC &&
 		!hims_range_has(hc, first, last, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
 	spin_unlock_irqrestore(&hc->lock, flags);
 
@@ -143,7 +145,7 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 		 * FUA, and in sync mode a block still on its way through
 		 * writeback: complete only once the SSD has it.
 		 */
-		if (bio->bi_opf & REQ_FUA || hc->mode == HIMS_SYNC) {
+		if (bio->bi_opf & REQ_FUA || mode == HIMS_SYNC) {
 			bio->bi_opf &= ~REQ_FUA;
 			hb->flags |= HB_FLUSH_AFTER;
 		}
