@@ -46,6 +46,14 @@ static void hims_mark_ram_newer(struct hims_c *hc)
 	u32 state = HIMS_RAM_DIRTY;
 	int r;
 
+	/*
+	 * First, so that the restore, if it ends now or after a resume of
+	 * this table, says "dirty" and not "complete"; kept even if the
+	 * header write fails.
+	 */
+	mutex_lock(&hc->meta.lock);
+	hc->meta.ram_newer = true;
+	mutex_unlock(&hc->meta.lock);
 	if (!READ_ONCE(hc->restore.done) && !hims_restore_finish(hc))
 		state = HIMS_RAM_DIRTY_PARTIAL;
 	mutex_lock(&hc->meta.lock);
@@ -95,7 +103,9 @@ static void hims_postsuspend(struct dm_target *ti)
 	WRITE_ONCE(hc->suspended, true);
 	cancel_work_sync(&hc->dedup.commit_work);
 	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
-	if (r) {
+	if (!r) {
+		hims_mirror_current(hc);
+	} else {
 		DMERR("writeback before suspend failed: %d", r);
 		if (hc->loaded)
 			hims_mark_ram_newer(hc);
@@ -551,7 +561,11 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 	if (argc == 1 && !strcasecmp(argv[0], "flush")) {
 		/* The long part, killable; the commit's own drain is then short. */
 		r = hims_drain_killable(hc);
-		return r || !hims_dedup_on(hc) ? r : hims_dedup_commit(hc);
+		if (!r && hims_dedup_on(hc))
+			r = hims_dedup_commit(hc);
+		if (!r)
+			hims_mirror_current(hc);
+		return r;
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "pause_writeback")) {
 		spin_lock_irq(&hc->lock);

@@ -93,6 +93,12 @@ struct hims_meta {
 	struct mutex lock;	/* meta.lock: @page, @copy_page */
 	struct page *page;	/* [meta.lock] once resumed: bounce of metadata I/O */
 	struct page *copy_page;	/* [meta.lock] bounce of single-block restores */
+	/*
+	 * [meta.lock] The RAM header says RAM is newer than the mirror
+	 * (dirty, or dirty but incomplete): it must not say complete until
+	 * a drain has made the mirror current.
+	 */
+	bool ram_newer;
 };
 
 /* Writeback to the SSD mirror and flush completion (hims-writeback.c). */
@@ -292,6 +298,8 @@ int hims_ram_io(struct hims_c *hc, hims_rblock_t block, struct page *page, blk_o
 void hims_stage_valid(struct hims_c *hc, u64 first, u64 last);
 int hims_persist_valid(struct hims_c *hc, u64 first, u64 last);
 int hims_write_ram_header(struct hims_c *hc, u32 state);
+u32 hims_ram_done_state(struct hims_c *hc);
+void hims_mirror_current(struct hims_c *hc);
 int hims_load(struct hims_c *hc);
 int hims_open_superblock(struct hims_c *hc, bool format, char **error);
 

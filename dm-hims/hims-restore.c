@@ -131,7 +131,8 @@ static void hims_restore_pass_end(struct hims_c *hc)
 	spin_unlock_irq(&hc->lock);
 	if (!left) {
 		mutex_lock(&hc->meta.lock);
-		r = hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
+		/* Still "dirty" if a failed suspend said RAM is newer. */
+		r = hims_write_ram_header(hc, hims_ram_done_state(hc));
 		if (!r)
 			WRITE_ONCE(hc->restore.done, true);
 		mutex_unlock(&hc->meta.lock);

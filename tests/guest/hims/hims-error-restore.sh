@@ -12,6 +12,10 @@
 # 2. The ten blocks still fail to read too: neither RAM nor the SSD is
 #    whole, so the next table refuses to load (reload and create), until
 #    the RAM header is zeroed, which restores the SSD's data.
+# 3. As 2, but the same table resumes once the SSD reads (not writes)
+#    again: the restore completes, and the RAM header goes from "dirty but
+#    incomplete" to "dirty", never "complete"; a reload keeps it "dirty"
+#    until a flush has made the mirror current.
 # timeout: 600
 . /tests/guest/lib.sh
 dmesg_on_fail
@@ -122,5 +126,42 @@ dmsetup create hx --table "$table"
 hims_wait_restored hx 120
 has X $blk_x 1 "the SSD's copy after giving up RAM"
 a check || fail "A lost"
+dmsetup remove hx
+
+step "3: as 2, but this table resumes once the SSD reads again"
+load_incomplete
+put Z $blk_x
+bad_all
+dmsetup suspend hx
+[ "$(ram_state)" = 4 ] || fail "RAM header state $(ram_state) after the suspend, not 4"
+no_writes
+dmsetup resume hx
+hims_wait_field hx 20 complete 120
+[ "$(ram_state)" = 3 ] || fail "RAM header state $(ram_state) once RAM is whole, not 3 (dirty): the SSD still lacks RAM's writes"
+
+step "3: a reload keeps the header dirty until writeback made the mirror current"
+dmsetup reload hx --table "$table"
+dmsetup resume hx
+echo "reloaded, the SSD failing writes: $(dmsetup status hx)"
+[ "$(ram_state)" = 3 ] || fail "RAM header state $(ram_state) before any writeback, not 3 (dirty)"
+has Z $blk_x 1 "reloaded over RAM newer than the SSD"
+healthy
+[ "$(ram_state)" = 3 ] || fail "RAM header state $(ram_state) before the flush, not 3 (dirty)"
+if ! dmsetup message hx 0 flush 2>/dev/null; then
+	# Writeback failed before the SSD healed: the error state lasts
+	# until a reload.
+	dmsetup reload hx --table "$table"
+	dmsetup resume hx
+	[ "$(ram_state)" = 3 ] || fail "RAM header state $(ram_state) before the flush, not 3 (dirty)"
+	dmsetup message hx 0 flush
+fi
+[ "$(ram_state)" = 2 ] || fail "RAM header state $(ram_state) after the flush, not 2 (complete)"
+dmsetup remove hx
+fresh_ram
+dmsetup create hx --table "$table"
+hims_wait_restored hx 120
+has Z $blk_x 1 "restored from the SSD"
+a check || fail "A lost"
+c check || fail "C lost"
 dmsetup remove hx
 dmsetup remove ssd
