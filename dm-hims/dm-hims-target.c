@@ -102,7 +102,12 @@ static void hims_postsuspend(struct dm_target *ti)
 	}
 	WRITE_ONCE(hc->suspended, true);
 	cancel_work_sync(&hc->dedup.commit_work);
-	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
+	/*
+	 * Killable, like the restore it may finish: an SSD that does not
+	 * answer must not hold suspend or removal forever.  Killed, RAM is
+	 * marked newer, as after any failed writeback.
+	 */
+	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain_killable(hc);
 	if (!r) {
 		hims_mirror_current(hc);
 	} else {
@@ -279,6 +284,7 @@ static void hims_init_context(struct dm_target *ti, struct hims_c *hc)
 	mutex_init(&hc->meta.lock);
 	init_waitqueue_head(&hc->wb.wait);
 	init_waitqueue_head(&hc->progress_wait);
+	init_completion(&hc->restore.copy.done);
 	INIT_WORK(&hc->defer_work, hims_process_deferred);
 	INIT_WORK(&hc->dedup.work, hims_dedup_worker);
 	INIT_WORK(&hc->dedup.commit_work, hims_dedup_commit_work);

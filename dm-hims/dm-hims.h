@@ -128,6 +128,21 @@ struct hims_wb {
 /* Passes over the valid bitmap before the restore gives up on a block. */
 #define HIMS_RESTORE_PASSES	3U
 
+/*
+ * The one restore copy in flight.  The restore thread, or postsuspend
+ * while the thread is parked, issues it and accounts for it; it lives
+ * here, not on a stack, so that a parked thread or a killed suspend can
+ * leave it in flight: whoever copies next waits for it first, and the
+ * destructor's kcopyd client waits for it at the end.
+ */
+struct hims_restore_copy {
+	struct completion done;
+	int error;
+	u32 first;
+	u32 len;
+	bool inflight;
+};
+
 /* The restore of the RAM tier from the mirror (hims-restore.c). */
 struct hims_restore {
 	/*
@@ -145,6 +160,7 @@ struct hims_restore {
 	u32 cursor;			/* [restore] next block to look at */
 	unsigned int pass;		/* [restore] passes ended so far */
 	bool pass_failed;		/* [restore] a copy of this pass failed */
+	struct hims_restore_copy copy;	/* [restore] */
 	u64 errors;			/* [lock] failed copies, retries included */
 	/*
 	 * [once] created parked by the constructor, stopped by the
