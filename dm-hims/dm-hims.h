@@ -247,6 +247,7 @@ struct hims_c {
 #define HB_FLUSH_AFTER	0x2	/* async FUA write: complete once durable */
 #define HB_FLUSH_DONE	0x4	/* we complete this bio ourselves */
 #define HB_WRITING	0x8	/* a RAM-tier write counted in lrw.writing */
+#define HB_SSD_FLUSH	0x10	/* an empty flush passed to the SSD */
 
 struct hims_bio {
 	u64 first_block;
@@ -321,6 +322,7 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error);
 
 /* hims-writeback.c */
 void hims_kick_writeback(struct hims_c *hc);
+void hims_ssd_flush_failed(struct hims_c *hc, int error);
 int hims_writeback_thread(void *data);
 int hims_drain(struct hims_c *hc);
 int hims_drain_killable(struct hims_c *hc);

@@ -253,6 +253,7 @@ static int hims_map_flush(struct hims_c *hc, struct bio *bio)
 	}
 	if (!hc->blocks.lrw.nr_dirty && !hc->blocks.lrw.nr_writeback) {
 		spin_unlock_irqrestore(&hc->lock, flags);
+		hims_bio(bio)->flags |= HB_SSD_FLUSH;
 		bio_set_dev(bio, ssd_bdev(hc));
 		return DM_MAPIO_REMAPPED;
 	}
@@ -293,6 +294,8 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	bool wake, held = false;
 	u64 b, seq;
 
+	if (hb->flags & HB_SSD_FLUSH && *error)
+		hims_ssd_flush_failed(hc, blk_status_to_errno(*error));
 	if (hb->flags & HB_FLUSH_DONE || !(hb->flags & HB_WRITING))
 		return DM_ENDIO_DONE;
 
