@@ -46,6 +46,14 @@ static void hims_mark_ram_newer(struct hims_c *hc)
 	u32 state = HIMS_RAM_DIRTY;
 	int r;
 
+	/*
+	 * First, so that the restore, if it ends now or after a resume of
+	 * this table, says "dirty" and not "complete"; kept even if the
+	 * header write fails.
+	 */
+	mutex_lock(&hc->meta.lock);
+	hc->meta.ram_newer = true;
+	mutex_unlock(&hc->meta.lock);
 	if (!READ_ONCE(hc->restore.done) && !hims_restore_finish(hc))
 		state = HIMS_RAM_DIRTY_PARTIAL;
 	mutex_lock(&hc->meta.lock);
@@ -94,8 +102,15 @@ static void hims_postsuspend(struct dm_target *ti)
 	}
 	WRITE_ONCE(hc->suspended, true);
 	cancel_work_sync(&hc->dedup.commit_work);
-	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain(hc);
-	if (r) {
+	/*
+	 * Killable, like the restore it may finish: an SSD that does not
+	 * answer must not hold suspend or removal forever.  Killed, RAM is
+	 * marked newer, as after any failed writeback.
+	 */
+	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain_killable(hc);
+	if (!r) {
+		hims_mirror_current(hc);
+	} else {
 		DMERR("writeback before suspend failed: %d", r);
 		if (hc->loaded)
 			hims_mark_ram_newer(hc);
@@ -269,6 +284,7 @@ static void hims_init_context(struct dm_target *ti, struct hims_c *hc)
 	mutex_init(&hc->meta.lock);
 	init_waitqueue_head(&hc->wb.wait);
 	init_waitqueue_head(&hc->progress_wait);
+	init_completion(&hc->restore.copy.done);
 	INIT_WORK(&hc->defer_work, hims_process_deferred);
 	INIT_WORK(&hc->dedup.work, hims_dedup_worker);
 	INIT_WORK(&hc->dedup.commit_work, hims_dedup_commit_work);
@@ -516,7 +532,7 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 			st.dedup_x1000 = 1000;
 		}
 		DMEMIT("%s %llu %llu %u %u %llu %llu %lld %lld %lld %lld %s %d",
-		       mode_name(hc->mode), hc->meta.nr_valid, hc->geo.ram_blocks,
+		       mode_name(READ_ONCE(hc->mode)), hc->meta.nr_valid, hc->geo.ram_blocks,
 		       hc->blocks.lrw.nr_dirty, hc->blocks.lrw.nr_writeback,
 		       hc->restore.total - hc->restore.remaining, hc->restore.total,
 		       (s64)atomic64_read(&hc->stats.ram_reads),
@@ -537,7 +553,7 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 		for (i = 0, words = 0; i < HIMS_NR_OPTS; i++)
 			words += hims_option_listed(hc, i) ? 2 : 0;
 		DMEMIT("%s %s %s %u", hc->ram_dev->name, hc->ssd_dev->name,
-		       mode_name(hc->mode), words);
+		       mode_name(READ_ONCE(hc->mode)), words);
 		for (i = 0; i < HIMS_NR_OPTS; i++)
 			if (hims_option_listed(hc, i))
 				DMEMIT(" %s %llu", hims_options[i].name, vals[i]);
@@ -558,7 +574,11 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 	if (argc == 1 && !strcasecmp(argv[0], "flush")) {
 		/* The long part, killable; the commit's own drain is then short. */
 		r = hims_drain_killable(hc);
-		return r || !hims_dedup_on(hc) ? r : hims_dedup_commit(hc);
+		if (!r && hims_dedup_on(hc))
+			r = hims_dedup_commit(hc);
+		if (!r)
+			hims_mirror_current(hc);
+		return r;
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "pause_writeback")) {
 		spin_lock_irq(&hc->lock);
@@ -586,13 +606,20 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 			return 0;
 		}
 		if (!strcasecmp(argv[1], "sync")) {
+			enum hims_mode old = READ_ONCE(hc->mode);
+
 			/*
 			 * New writes go through, or wait for their block's
 			 * writeback; what is dirty is written back now, until
 			 * writes that were on their way when we switched are too.
+			 * Killed or failed, the mode is as before, as the
+			 * error says; the writeback it started goes on.
 			 */
 			WRITE_ONCE(hc->mode, HIMS_SYNC);
-			return hims_drain_all(hc);
+			r = hims_drain_all(hc);
+			if (r)
+				WRITE_ONCE(hc->mode, old);
+			return r;
 		}
 		DMWARN("mode: want sync or async, not '%s'", argv[1]);
 		return -EINVAL;

@@ -93,6 +93,12 @@ struct hims_meta {
 	struct mutex lock;	/* meta.lock: @page, @copy_page */
 	struct page *page;	/* [meta.lock] once resumed: bounce of metadata I/O */
 	struct page *copy_page;	/* [meta.lock] bounce of single-block restores */
+	/*
+	 * [meta.lock] The RAM header says RAM is newer than the mirror
+	 * (dirty, or dirty but incomplete): it must not say complete until
+	 * a drain has made the mirror current.
+	 */
+	bool ram_newer;
 };
 
 /* Writeback to the SSD mirror and flush completion (hims-writeback.c). */
@@ -122,6 +128,21 @@ struct hims_wb {
 /* Passes over the valid bitmap before the restore gives up on a block. */
 #define HIMS_RESTORE_PASSES	3U
 
+/*
+ * The one restore copy in flight.  The restore thread, or postsuspend
+ * while the thread is parked, issues it and accounts for it; it lives
+ * here, not on a stack, so that a parked thread or a killed suspend can
+ * leave it in flight: whoever copies next waits for it first, and the
+ * destructor's kcopyd client waits for it at the end.
+ */
+struct hims_restore_copy {
+	struct completion done;
+	int error;
+	u32 first;
+	u32 len;
+	bool inflight;
+};
+
 /* The restore of the RAM tier from the mirror (hims-restore.c). */
 struct hims_restore {
 	/*
@@ -139,6 +160,7 @@ struct hims_restore {
 	u32 cursor;			/* [restore] next block to look at */
 	unsigned int pass;		/* [restore] passes ended so far */
 	bool pass_failed;		/* [restore] a copy of this pass failed */
+	struct hims_restore_copy copy;	/* [restore] */
 	u64 errors;			/* [lock] failed copies, retries included */
 	/*
 	 * [once] created parked by the constructor, stopped by the
@@ -225,6 +247,7 @@ struct hims_c {
 #define HB_FLUSH_AFTER	0x2	/* async FUA write: complete once durable */
 #define HB_FLUSH_DONE	0x4	/* we complete this bio ourselves */
 #define HB_WRITING	0x8	/* a RAM-tier write counted in lrw.writing */
+#define HB_SSD_FLUSH	0x10	/* an empty flush passed to the SSD */
 
 struct hims_bio {
 	u64 first_block;
@@ -292,11 +315,14 @@ int hims_ram_io(struct hims_c *hc, hims_rblock_t block, struct page *page, blk_o
 void hims_stage_valid(struct hims_c *hc, u64 first, u64 last);
 int hims_persist_valid(struct hims_c *hc, u64 first, u64 last);
 int hims_write_ram_header(struct hims_c *hc, u32 state);
+u32 hims_ram_done_state(struct hims_c *hc);
+void hims_mirror_current(struct hims_c *hc);
 int hims_load(struct hims_c *hc);
 int hims_open_superblock(struct hims_c *hc, bool format, char **error);
 
 /* hims-writeback.c */
 void hims_kick_writeback(struct hims_c *hc);
+void hims_ssd_flush_failed(struct hims_c *hc, int error);
 int hims_writeback_thread(void *data);
 int hims_drain(struct hims_c *hc);
 int hims_drain_killable(struct hims_c *hc);

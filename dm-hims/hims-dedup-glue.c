@@ -191,7 +191,7 @@ static void hims_bio_copy(struct bio *bio, unsigned int skip, void *buf,
  * Begin a write of physical block @phys unless it is being restored (the
  * restorer copies over it) or written back (the copy must not be torn).
  */
-static bool hims_dedup_begin_write(struct hims_c *hc, u32 phys)
+static bool hims_dedup_begin_write(struct hims_c *hc, u32 phys, bool *new_valid)
 {
 	unsigned long flags;
 	bool r;
@@ -201,7 +201,8 @@ static bool hims_dedup_begin_write(struct hims_c *hc, u32 phys)
 		hims_lrw_write_begin(&hc->blocks.lrw, phys, 1);
 	if (r) {
 		hims_mark_restored(hc, phys, phys);
-		if (!test_bit_le(phys, hc->meta.valid)) {
+		*new_valid = !test_bit_le(phys, hc->meta.valid);
+		if (*new_valid) {
 			__set_bit_le(phys, hc->meta.valid);
 			hc->meta.nr_valid++;
 		}
@@ -214,8 +215,8 @@ static bool hims_dedup_begin_write(struct hims_c *hc, u32 phys)
 static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 {
 	u32 phys = res->target;
+	bool write_through, wake, new_valid = false;
 	unsigned long flags;
-	bool write_through, wake;
 	int r;
 
 	lockdep_assert_held(&hc->dedup.lock);
@@ -224,7 +225,7 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 		return hims_ssd_io(hc, hims_spill_block(&hc->geo, phys),
 				   hc->dedup.data_page, REQ_OP_WRITE);
 
-	wait_event(hc->progress_wait, hims_dedup_begin_write(hc, phys));
+	wait_event(hc->progress_wait, hims_dedup_begin_write(hc, phys, &new_valid));
 	r = hims_ram_io(hc, hims_ram_block(hims_pblock(phys)), hc->dedup.data_page, REQ_OP_WRITE);
 	spin_lock_irqsave(&hc->lock, flags);
 	write_through = !r && READ_ONCE(hc->mode) == HIMS_SYNC &&
@@ -243,6 +244,11 @@ static int hims_dedup_store(struct hims_c *hc, struct hims_dedup_result *res)
 	 */
 	if (r ? res->in_place : !write_through)
 		hims_lrw_mark_dirty(&hc->blocks.lrw, phys, ++hc->blocks.write_seq);
+	/* Undone, a block never used before is not "ever written" either. */
+	if (r && !res->in_place && new_valid) {
+		__clear_bit_le(phys, hc->meta.valid);
+		hc->meta.nr_valid--;
+	}
 	wake |= hc->blocks.lrw.nr_dirty > hc->wb.high_blocks;
 	spin_unlock_irqrestore(&hc->lock, flags);
 	if (wake)

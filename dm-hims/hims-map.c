@@ -45,7 +45,32 @@ bool hims_end_write(struct hims_c *hc, u64 first, u32 nr)
 	return kick;
 }
 
-/* No block of [first, last] is under writeback or full of writes. */
+/*
+ * A block of [first, last] is dirty with a write a flush waits for.  New
+ * writes to it wait until writeback has copied it: writeback skips a block
+ * with a write in flight, so writes overlapping without a pause would
+ * otherwise hold the flush for as long as they keep coming.  Not in the
+ * error state, where writeback stops and flushes fail anyway.
+ */
+static bool hims_range_flushing(struct hims_c *hc, u64 first, u64 last)
+{
+	u64 b;
+
+	lockdep_assert_held(&hc->lock);
+
+	if (hc->error)
+		return false;
+	for (b = first; b <= last; b++)
+		if (hc->blocks.state[b] & HIMS_BLK_DIRTY &&
+		    hc->blocks.lrw_seq[b] <= hc->wb.flush_target)
+			return true;
+	return false;
+}
+
+/*
+ * No block of [first, last] is under writeback, full of writes or held
+ * for a flush.
+ */
 bool hims_range_writable(struct hims_c *hc, u64 first, u64 last)
 {
 	unsigned long flags;
@@ -56,6 +81,7 @@ bool hims_range_writable(struct hims_c *hc, u64 first, u64 last)
 	for (b = first; b <= last && r; b++)
 		r = !(hc->blocks.state[b] & HIMS_BLK_WRITEBACK) &&
 			hc->blocks.lrw_writing[b] < HIMS_LRW_MAX_WRITING;
+	r = r && !hims_range_flushing(hc, first, last);
 	spin_unlock_irqrestore(&hc->lock, flags);
 	return r;
 }
@@ -89,6 +115,8 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 	u64 first = hims_pblock_nr(hims_direct_pblock(ext->block));
 	u64 last = (bio_end_sector(bio) - 1) >> HIMS_BLOCK_SECTOR_SHIFT;
 	u32 nr = last - first + 1;
+	/* Once: a mode message may change it meanwhile, without the lock. */
+	enum hims_mode mode = READ_ONCE(hc->mode);
 	unsigned long flags;
 	bool write_through;
 	struct bio *clone;
@@ -107,9 +135,11 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 	/*
 	 * Writeback must never copy a block while a write lands in it: wait
 	 * for a copy in flight to end (in the worker), and keep the block
-	 * from being copied until this write ends.
+	 * from being copied until this write ends.  A block a flush waits
+	 * for is copied first (see hims_range_flushing()).
 	 */
-	if (!hims_lrw_write_begin(&hc->blocks.lrw, first, nr)) {
+	if (hims_range_flushing(hc, first, last) ||
+	    !hims_lrw_write_begin(&hc->blocks.lrw, first, nr)) {
 		spin_unlock_irqrestore(&hc->lock, flags);
 		return HIMS_DEFER;
 	}
@@ -118,7 +148,7 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 	 * A block with an older copy still to be written back keeps going
 	 * through writeback, so that copy can never land after this one.
 	 */
-	write_through = hc->mode == HIMS_SYNC &&
+	write_through = mode == HIMS_SYNC &&
 		!hims_range_has(hc, first, last, HIMS_BLK_DIRTY | HIMS_BLK_WRITEBACK);
 	spin_unlock_irqrestore(&hc->lock, flags);
 
@@ -143,7 +173,7 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 		 * FUA, and in sync mode a block still on its way through
 		 * writeback: complete only once the SSD has it.
 		 */
-		if (bio->bi_opf & REQ_FUA || hc->mode == HIMS_SYNC) {
+		if (bio->bi_opf & REQ_FUA || mode == HIMS_SYNC) {
 			bio->bi_opf &= ~REQ_FUA;
 			hb->flags |= HB_FLUSH_AFTER;
 		}
@@ -251,6 +281,7 @@ static int hims_map_flush(struct hims_c *hc, struct bio *bio)
 	}
 	if (!hc->blocks.lrw.nr_dirty && !hc->blocks.lrw.nr_writeback) {
 		spin_unlock_irqrestore(&hc->lock, flags);
+		hims_bio(bio)->flags |= HB_SSD_FLUSH;
 		bio_set_dev(bio, ssd_bdev(hc));
 		return DM_MAPIO_REMAPPED;
 	}
@@ -291,6 +322,8 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	bool wake, held = false;
 	u64 b, seq;
 
+	if (hb->flags & HB_SSD_FLUSH && *error)
+		hims_ssd_flush_failed(hc, blk_status_to_errno(*error));
 	if (hb->flags & HB_FLUSH_DONE || !(hb->flags & HB_WRITING))
 		return DM_ENDIO_DONE;
 

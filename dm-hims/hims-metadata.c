@@ -89,17 +89,91 @@ int hims_persist_valid(struct hims_c *hc, u64 first, u64 last)
 
 int hims_write_ram_header(struct hims_c *hc, u32 state)
 {
+	lockdep_assert_held(&hc->meta.lock);
+
 	hims_ram_header_encode(page_address(hc->meta.page), hc->uuid, state);
 	return hims_ram_io(hc, hims_ram_header_block(), hc->meta.page, REQ_OP_WRITE | REQ_SYNC);
+}
+
+/*
+ * The state a header must say once the restore is done: "dirty" while it
+ * says RAM is newer than the mirror (until a drain has made the mirror
+ * current), "complete" otherwise.
+ */
+u32 hims_ram_done_state(struct hims_c *hc)
+{
+	lockdep_assert_held(&hc->meta.lock);
+
+	return hc->meta.ram_newer ? HIMS_RAM_DIRTY : HIMS_RAM_COMPLETE;
+}
+
+/*
+ * A drain succeeded: every write up to it is on the mirror and flushed.
+ * A header that says RAM is newer can now say what a reload should do
+ * without writing everything back: nothing (complete), or restore the
+ * blocks RAM still lacks from a mirror that is now current (restoring).
+ */
+void hims_mirror_current(struct hims_c *hc)
+{
+	int r;
+
+	mutex_lock(&hc->meta.lock);
+	if (hc->meta.ram_newer) {
+		r = hims_write_ram_header(hc, READ_ONCE(hc->restore.done) ?
+					  HIMS_RAM_COMPLETE : HIMS_RAM_RESTORING);
+		if (r)
+			DMERR("%s: cannot write the RAM device header: %d",
+			      dm_table_device_name(hc->ti->table), r);
+		else
+			hc->meta.ram_newer = false;
+	}
+	mutex_unlock(&hc->meta.lock);
+}
+
+/* Forget what a failed earlier load left, so that a retry starts afresh. */
+static void hims_load_reset(struct hims_c *hc)
+{
+	struct hims_blocks *blk = &hc->blocks;
+
+	spin_lock_irq(&hc->lock);
+	hims_lrw_init(&blk->lrw, hc->geo.ram_blocks, blk->state, blk->lrw_prev,
+		      blk->lrw_next, blk->lrw_seq, blk->lrw_writing);
+	spin_unlock_irq(&hc->lock);
+	mutex_lock(&hc->meta.lock);
+	hc->meta.ram_newer = false;
+	mutex_unlock(&hc->meta.lock);
+}
+
+/*
+ * The last table failed to write back: RAM is newer than the mirror.
+ * Dirty every valid block, so writeback makes the mirror current.  The
+ * header stays "dirty" until a drain has done so (hims_mirror_current()):
+ * saying "complete" before would let the next table skip the writeback.
+ */
+static void hims_load_dirty(struct hims_c *hc)
+{
+	u64 n = hc->geo.ram_blocks, b;
+
+	mutex_lock(&hc->meta.lock);
+	hc->meta.ram_newer = true;
+	mutex_unlock(&hc->meta.lock);
+	spin_lock_irq(&hc->lock);
+	for (b = find_next_bit_le(hc->meta.valid, n, 0); b < n;
+	     b = find_next_bit_le(hc->meta.valid, n, b + 1))
+		hims_lrw_mark_dirty(&hc->blocks.lrw, b, ++hc->blocks.write_seq);
+	spin_unlock_irq(&hc->lock);
+	DMWARN("%s: writing back every block the last table may not have",
+	       dm_table_device_name(hc->ti->table));
 }
 
 /* First resume: read the valid bitmap and decide whether RAM needs a restore. */
 int hims_load(struct hims_c *hc)
 {
-	u64 i, n = hc->geo.ram_blocks, b;
+	u64 i, n = hc->geo.ram_blocks, b, nr_valid;
 	u32 ram_state;
 	int r;
 
+	hims_load_reset(hc);
 	for (i = 0; i < hc->geo.bitmap_blocks && hims_dedup_on(hc); i++)
 		memset(hc->meta.valid + i * HIMS_BLOCK_SIZE, 0, HIMS_BLOCK_SIZE);
 	if (hims_dedup_on(hc)) {
@@ -121,10 +195,13 @@ int hims_load(struct hims_c *hc)
 	for (b = n; b < hc->geo.bitmap_blocks * HIMS_BITS_PER_BLOCK; b++)
 		__clear_bit_le(b, hc->meta.valid);
 	memcpy(hc->meta.valid_staged, hc->meta.valid, hc->geo.bitmap_blocks * HIMS_BLOCK_SIZE);
-	hc->meta.nr_valid = 0;
+	nr_valid = 0;
 	for (b = find_next_bit_le(hc->meta.valid, n, 0); b < n;
 	     b = find_next_bit_le(hc->meta.valid, n, b + 1))
-		hc->meta.nr_valid++;
+		nr_valid++;
+	spin_lock_irq(&hc->lock);
+	hc->meta.nr_valid = nr_valid;
+	spin_unlock_irq(&hc->lock);
 
 	r = hims_ram_io(hc, hims_ram_header_block(), hc->meta.page, REQ_OP_READ);
 	if (r) {
@@ -136,35 +213,34 @@ int hims_load(struct hims_c *hc)
 		DMERR("%s: %s", dm_table_device_name(hc->ti->table), HIMS_RAM_PARTIAL_ERROR);
 		return -EIO;
 	}
-	hc->restore.total = hc->meta.nr_valid;
 	if (ram_state == HIMS_RAM_COMPLETE || ram_state == HIMS_RAM_DIRTY) {
 		/* Same boot, RAM already holds everything: nothing to copy. */
+		spin_lock_irq(&hc->lock);
+		hc->restore.total = hc->meta.nr_valid;
 		memset(hc->blocks.state, HIMS_BLK_RESTORED, n);
 		hc->restore.remaining = 0;
-		hc->restore.done = true;
-		if (ram_state == HIMS_RAM_DIRTY) {
-			/* The last table failed to write back: RAM is newer. */
-			for (b = find_next_bit_le(hc->meta.valid, n, 0); b < n;
-			     b = find_next_bit_le(hc->meta.valid, n, b + 1))
-				hims_lrw_mark_dirty(&hc->blocks.lrw, b, ++hc->blocks.write_seq);
-			DMWARN("%s: writing back every block the last table may not have",
-			       dm_table_device_name(hc->ti->table));
-			return hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
-		}
+		WRITE_ONCE(hc->restore.done, true);
+		spin_unlock_irq(&hc->lock);
+		if (ram_state == HIMS_RAM_DIRTY)
+			hims_load_dirty(hc);
 		return 0;
 	}
-	r = hims_write_ram_header(hc, HIMS_RAM_RESTORING);
+	mutex_lock(&hc->meta.lock);
+	r = hims_write_ram_header(hc, nr_valid ? HIMS_RAM_RESTORING :
+				  HIMS_RAM_COMPLETE);
+	mutex_unlock(&hc->meta.lock);
 	if (r) {
 		DMERR("cannot write the RAM device header: %d", r);
 		return r;
 	}
+	spin_lock_irq(&hc->lock);
+	hc->restore.total = hc->meta.nr_valid;
 	for (b = 0; b < n; b++)
 		hc->blocks.state[b] = test_bit_le(b, hc->meta.valid) ? 0 : HIMS_BLK_RESTORED;
 	hc->restore.remaining = hc->meta.nr_valid;
 	hc->restore.cursor = 0;
-	hc->restore.done = !hc->meta.nr_valid;
-	if (hc->restore.done)
-		return hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
+	WRITE_ONCE(hc->restore.done, !hc->meta.nr_valid);
+	spin_unlock_irq(&hc->lock);
 	return 0;
 }
 

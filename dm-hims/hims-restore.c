@@ -68,17 +68,14 @@ bool hims_range_not_restoring(struct hims_c *hc, u64 first, u64 last)
 	return r;
 }
 
-struct hims_copy {
-	struct completion done;
-	int error;
-};
-
 static void hims_copy_done(int read_err, unsigned long write_err, void *context)
 {
-	struct hims_copy *copy = context;
+	struct hims_c *hc = context;
 
-	copy->error = read_err || write_err ? -EIO : 0;
-	complete(&copy->done);
+	hc->restore.copy.error = read_err || write_err ? -EIO : 0;
+	complete(&hc->restore.copy.done);
+	/* The restore thread may wait on progress_wait to see park too. */
+	wake_up_all(&hc->progress_wait);
 }
 
 /* The next run of at most @max blocks written but not in RAM, from @from. */
@@ -131,7 +128,8 @@ static void hims_restore_pass_end(struct hims_c *hc)
 	spin_unlock_irq(&hc->lock);
 	if (!left) {
 		mutex_lock(&hc->meta.lock);
-		r = hims_write_ram_header(hc, HIMS_RAM_COMPLETE);
+		/* Still "dirty" if a failed suspend said RAM is newer. */
+		r = hims_write_ram_header(hc, hims_ram_done_state(hc));
 		if (!r)
 			WRITE_ONCE(hc->restore.done, true);
 		mutex_unlock(&hc->meta.lock);
@@ -164,24 +162,80 @@ static void hims_restore_pass_end(struct hims_c *hc)
 	WRITE_ONCE(hc->restore.gave_up, true);
 }
 
+/* Account for the copy in flight once it has ended. */
+static void hims_restore_copy_end(struct hims_c *hc)
+{
+	struct hims_restore_copy *c = &hc->restore.copy;
+	u32 b;
+
+	c->inflight = false;
+	spin_lock_irq(&hc->lock);
+	for (b = c->first; b < c->first + c->len; b++)
+		hc->blocks.state[b] &= ~HIMS_BLK_RESTORING;
+	if (c->error) {
+		hc->restore.errors++;	/* those blocks stay on the SSD */
+		hc->restore.pass_failed = true;
+	} else {
+		hims_mark_restored(hc, c->first, c->first + c->len - 1);
+	}
+	hc->restore.cursor = c->first + c->len;
+	spin_unlock_irq(&hc->lock);
+	wake_up_all(&hc->progress_wait);
+	if (c->error)
+		DMERR_LIMIT("%s: restore of blocks %u-%u failed (pass %u of %u): %d",
+			    dm_table_device_name(hc->ti->table), c->first,
+			    c->first + c->len - 1, hc->restore.pass + 1,
+			    HIMS_RESTORE_PASSES, c->error);
+}
+
+/*
+ * Wait for the copy in flight, if any, and account for it.  False if it
+ * is still in flight: the thread is asked to park, or postsuspend
+ * (@killable) got a fatal signal, so that an SSD that does not answer
+ * cannot hold suspend or removal forever.
+ */
+static bool hims_restore_copy_wait(struct hims_c *hc, bool killable)
+{
+	struct hims_restore_copy *c = &hc->restore.copy;
+
+	if (!c->inflight)
+		return true;
+	if (killable) {
+		if (wait_for_completion_killable(&c->done))
+			return false;
+	} else {
+		wait_event(hc->progress_wait,
+			   completion_done(&c->done) || kthread_should_park());
+		if (!completion_done(&c->done))
+			return false;
+	}
+	hims_restore_copy_end(hc);
+	return true;
+}
+
 /*
  * Copy the next run of the pass from the mirror to RAM, or end the pass.
  * The first pass copies runs of up to 1 MiB; retries copy single blocks,
- * so that a bad block keeps only itself on the SSD.
+ * so that a bad block keeps only itself on the SSD.  False when a copy
+ * is left in flight (see hims_restore_copy_wait()).
  */
-static void hims_restore_step(struct hims_c *hc)
+static bool hims_restore_step(struct hims_c *hc, bool killable)
 {
+	struct hims_restore_copy *c = &hc->restore.copy;
 	struct dm_io_region from, to;
-	struct hims_copy copy;
-	u32 first, len, b;
+	u32 first, len;
 
+	if (!hims_restore_copy_wait(hc, killable))
+		return false;
+	if (killable && fatal_signal_pending(current))
+		return false;
 	spin_lock_irq(&hc->lock);
 	len = hims_next_restore_run(hc, hc->restore.cursor,
 				    hc->restore.pass ? 1 : HIMS_MAX_RUN, &first);
 	spin_unlock_irq(&hc->lock);
 	if (!len) {
 		hims_restore_pass_end(hc);
-		return;
+		return true;
 	}
 
 	from.bdev = ssd_bdev(hc);
@@ -190,26 +244,12 @@ static void hims_restore_step(struct hims_c *hc)
 	to.bdev = ram_bdev(hc);
 	to.sector = hims_ram_sector(hims_ram_block(hims_pblock(first)));
 	to.count = from.count;
-	init_completion(&copy.done);
-	dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_copy_done, &copy);
-	wait_for_completion(&copy.done);
-
-	spin_lock_irq(&hc->lock);
-	for (b = first; b < first + len; b++)
-		hc->blocks.state[b] &= ~HIMS_BLK_RESTORING;
-	if (copy.error) {
-		hc->restore.errors++;	/* those blocks stay on the SSD */
-		hc->restore.pass_failed = true;
-	} else {
-		hims_mark_restored(hc, first, first + len - 1);
-	}
-	hc->restore.cursor = first + len;
-	spin_unlock_irq(&hc->lock);
-	wake_up_all(&hc->progress_wait);
-	if (copy.error)
-		DMERR_LIMIT("%s: restore of blocks %u-%u failed (pass %u of %u): %d",
-			    dm_table_device_name(hc->ti->table), first, first + len - 1,
-			    hc->restore.pass + 1, HIMS_RESTORE_PASSES, copy.error);
+	c->first = first;
+	c->len = len;
+	c->inflight = true;
+	reinit_completion(&c->done);
+	dm_kcopyd_copy(hc->kc, &from, 1, &to, 0, hims_copy_done, hc);
+	return hims_restore_copy_wait(hc, killable);
 }
 
 /*
@@ -227,7 +267,7 @@ int hims_restore_thread(void *data)
 			continue;
 		}
 		if (hims_restore_wanted(hc)) {
-			hims_restore_step(hc);
+			hims_restore_step(hc, false);
 			cond_resched();
 			continue;
 		}
@@ -241,13 +281,19 @@ int hims_restore_thread(void *data)
 
 /*
  * Postsuspend, with the thread parked: restore every block still missing,
- * retries included.  Returns whether RAM now holds every block.
+ * retries included.  Returns whether RAM now holds every block.  A fatal
+ * signal to the process suspending (or removing) the device ends it
+ * early, with a copy perhaps left in flight: RAM is then not whole.
  */
 bool hims_restore_finish(struct hims_c *hc)
 {
 	hims_restore_rearm(hc);
 	while (hims_restore_wanted(hc)) {
-		hims_restore_step(hc);
+		if (!hims_restore_step(hc, true)) {
+			DMERR("%s: restore before suspend interrupted",
+			      dm_table_device_name(hc->ti->table));
+			break;
+		}
 		cond_resched();
 	}
 	return READ_ONCE(hc->restore.done);

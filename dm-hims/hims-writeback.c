@@ -109,6 +109,27 @@ static void hims_start_writeback(struct hims_c *hc)
 	spin_unlock_irq(&hc->lock);
 }
 
+/*
+ * A failed cache flush leaves unknown what the SSD kept of the copies
+ * before it, so a later flush that succeeds must not vouch for them: the
+ * error state, as for a failed copy (a reload writes every block back).
+ */
+void hims_ssd_flush_failed(struct hims_c *hc, int error)
+{
+	if (hims_set_error(hc, error))
+		DMERR("%s: SSD flush failed: %d; device in error state",
+		      dm_table_device_name(hc->ti->table), error);
+}
+
+static int hims_flush_ssd(struct hims_c *hc)
+{
+	int r = blkdev_issue_flush(ssd_bdev(hc));
+
+	if (r)
+		hims_ssd_flush_failed(hc, r);
+	return r;
+}
+
 /* Complete the flushes whose writes are all on the SSD. */
 static void hims_complete_flushes(struct hims_c *hc)
 {
@@ -135,7 +156,7 @@ static void hims_complete_flushes(struct hims_c *hc)
 	if (bio_list_empty(&ready))
 		return;
 	if (!r)
-		r = blkdev_issue_flush(ssd_bdev(hc));
+		r = hims_flush_ssd(hc);
 	status = errno_to_blk_status(r);
 	while ((bio = bio_list_pop(&ready))) {
 		hims_bio(bio)->flags |= HB_FLUSH_DONE;
@@ -210,7 +231,7 @@ static int __hims_drain(struct hims_c *hc, bool killable)
 	else if (wait_event_killable(hc->progress_wait, hims_drained(hc, target)))
 		return -EINTR;
 	r = READ_ONCE(hc->error);
-	return r ? r : blkdev_issue_flush(ssd_bdev(hc));
+	return r ? r : hims_flush_ssd(hc);
 }
 
 int hims_drain(struct hims_c *hc)

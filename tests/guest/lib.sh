@@ -60,6 +60,40 @@ hims_wait_restored() { # hims_wait_restored <name> <seconds>
 	done
 }
 
+# Wait (up to <seconds>) until field <k> of a dm-hims device's status is
+# <value> (e.g. field 20 "incomplete"); fail otherwise.
+hims_wait_field() { # hims_wait_field <name> <k> <value> <seconds>
+	local i=0
+	until [ "$(hims_field "$1" "$2")" = "$3" ]; do
+		[ $i -ge $(($4 * 5)) ] &&
+			fail "$1: status field $2 not '$3' after $4 s: $(dmsetup status "$1")"
+		i=$((i + 1))
+		sleep 0.2
+	done
+}
+
+# The state in a dm-hims RAM device's header: 1 restoring, 2 complete,
+# 3 dirty, 4 dirty but incomplete (dm-hims-design.rst, "RAM header").
+hims_ram_state() { # hims_ram_state <ram_dev>
+	dd if="$1" bs=4k count=1 iflag=direct 2>/dev/null | od -An -tu4 -j8 -N4 | tr -d ' '
+}
+
+# SIGKILL <pid> and wait (up to 60 s) until it has ended; if it has not,
+# run <unstick> (what lets it end: the test's cleanup), reap it and fail.
+kill_wait() { # kill_wait <pid> <what> <unstick>
+	local i=0
+	kill -9 "$1"
+	while kill -0 "$1" 2>/dev/null; do
+		if [ $i -ge 300 ]; then
+			$3
+			wait "$1" || true
+			fail "$2 still waits 60 s after SIGKILL (not killable)"
+		fi
+		i=$((i + 1))
+		sleep 0.2
+	done
+}
+
 # Write, or check, a deterministic pattern over [offset, offset + size):
 # fio crc32c-verified blocks, seeded with <seed>.  Checking needs the same
 # arguments (extra fio options included) as the write.
@@ -300,4 +334,29 @@ leg_swap() { # leg_swap <name> <dev> linear|<target and args after "<dev> 0">
 		dmsetup load "$1" --table "0 $len $3"
 	fi
 	dmsetup resume "$1"
+}
+
+# Reload leg <name> over <dev> so that I/O to sectors [<start>, <start> +
+# <n>) goes to <inside> and the rest to <outside> (default linear), each
+# one of: linear; error (every I/O fails); writes (dm-flakey error_writes:
+# writes fail, reads pass).  leg_swap <name> <dev> linear heals it.
+leg_fail() { # leg_fail <name> <dev> <start> <n> <inside> [<outside>]
+	local len end t
+	len=$(sectors "$2")
+	end=$(($3 + $4))
+	t=$(_leg_seg "$2" 0 "$3" "${6:-linear}"
+		_leg_seg "$2" "$3" "$4" "$5"
+		_leg_seg "$2" $end $((len - end)) "${6:-linear}")
+	dmsetup suspend "$1"
+	dmsetup load "$1" --table "$t"
+	dmsetup resume "$1"
+}
+_leg_seg() { # _leg_seg <dev> <start> <n> linear|error|writes: one table line
+	[ "$3" -gt 0 ] || return 0
+	case $4 in
+	linear) echo "$2 $3 linear $1 $2" ;;
+	error) echo "$2 $3 error" ;;
+	writes) echo "$2 $3 flakey $1 $2 0 3600 1 error_writes" ;;
+	*) fail "_leg_seg: unknown kind '$4'" ;;
+	esac
 }

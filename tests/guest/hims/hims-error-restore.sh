@@ -12,30 +12,24 @@
 # 2. The ten blocks still fail to read too: neither RAM nor the SSD is
 #    whole, so the next table refuses to load (reload and create), until
 #    the RAM header is zeroed, which restores the SSD's data.
+# 3. As 2, but the same table resumes once the SSD reads (not writes)
+#    again: the restore completes, and the RAM header goes from "dirty but
+#    incomplete" to "dirty", never "complete"; a reload keeps it "dirty"
+#    until a flush has made the mirror current.
 # timeout: 600
 . /tests/guest/lib.sh
 dmesg_on_fail
 modprobe dm-hims
 modprobe brd rd_nr=1 rd_size=32768	# 32 MiB
-ssd_len=$(sectors "$SSD")
 # 8191 RAM-tier blocks: bitmap at SSD block 1, mirror at block 256.
 bad=1000 nbad=10 newb=1005 blk_x=7800
 bad_s=$(( (256 + bad) * 8 )) bad_n=$((nbad * 8))
-end_s=$((bad_s + bad_n))
-healthy="0 $ssd_len linear $SSD 0"
-bad_reads="0 $bad_s linear $SSD 0
-$bad_s $bad_n error
-$end_s $((ssd_len - end_s)) linear $SSD $end_s"
-no_writes="0 $ssd_len flakey $SSD 0 0 3600 1 error_writes"
-bad_all="0 $bad_s flakey $SSD 0 0 3600 1 error_writes
-$bad_s $bad_n error
-$end_s $((ssd_len - end_s)) flakey $SSD $end_s 0 3600 1 error_writes"
-ssd_table() { # ssd_table <table>
-	dmsetup suspend ssd
-	dmsetup load ssd --table "$1"
-	dmsetup resume ssd
-}
-dmsetup create ssd --table "$healthy"
+healthy() { leg_swap ssd "$SSD" linear; }
+bad_reads() { leg_fail ssd "$SSD" $bad_s $bad_n error; }
+no_writes() { leg_fail ssd "$SSD" 0 0 writes writes; }
+bad_all() { leg_fail ssd "$SSD" $bad_s $bad_n error writes; }
+ram_state() { hims_ram_state /dev/ram0; }
+leg_create ssd "$SSD"
 dev=/dev/mapper/hx
 len=$(( (8191 + 8192) * 8 ))
 table="0 $len hims /dev/ram0 /dev/mapper/ssd async 4 ram_blocks 8191 max_age 86400000"
@@ -60,16 +54,11 @@ fresh_ram() {
 }
 # Load with the bad blocks failing to read; wait until the restore gives up.
 load_incomplete() {
-	local i=0
 	fresh_ram
-	ssd_table "$bad_reads"
+	bad_reads
 	dmsetup create hx --table "$table"
 	dmsetup message hx 0 pause_writeback
-	until [ "$(f 20)" = incomplete ]; do
-		[ $i -ge 240 ] && fail "restore neither completed nor gave up: $(dmsetup status hx)"
-		i=$((i + 1))
-		sleep 0.5
-	done
+	hims_wait_field hx 20 incomplete 120
 	echo "restore gave up: $(dmsetup status hx)"
 }
 
@@ -87,10 +76,10 @@ load_incomplete
 put X $blk_x
 put Y $newb
 [ "$(f 4)" -ge 2 ] || fail "the new blocks are not dirty: $(dmsetup status hx)"
-ssd_table "$no_writes"
+no_writes
 dmsetup suspend hx
 echo "suspended: $(dmsetup status hx)"
-ssd_table "$healthy"
+healthy
 dmsetup reload hx --table "$table"
 dmsetup resume hx
 echo "reloaded: $(dmsetup status hx)"
@@ -115,7 +104,7 @@ dmsetup remove hx
 step "2: as 1, but the SSD fails the restore's reads too"
 load_incomplete
 put Z $blk_x
-ssd_table "$bad_all"
+bad_all
 dmesg -c > /dev/null
 dmsetup reload hx --table "$table"	# the old table is still live
 if dmsetup resume hx 2>/dev/null; then
@@ -124,7 +113,7 @@ fi
 dmesg | grep -q "will refuse to load" || fail "suspend did not log the refusal to come"
 dmesg | grep -q "RAM device holds writes the SSD lacks" || fail "resume did not log why"
 dmsetup remove hx
-ssd_table "$healthy"
+healthy
 if dmsetup create hx --table "$table" 2>/dev/null; then
 	fail "create accepted RAM that is neither complete nor behind the SSD"
 fi
@@ -137,5 +126,42 @@ dmsetup create hx --table "$table"
 hims_wait_restored hx 120
 has X $blk_x 1 "the SSD's copy after giving up RAM"
 a check || fail "A lost"
+dmsetup remove hx
+
+step "3: as 2, but this table resumes once the SSD reads again"
+load_incomplete
+put Z $blk_x
+bad_all
+dmsetup suspend hx
+[ "$(ram_state)" = 4 ] || fail "RAM header state $(ram_state) after the suspend, not 4"
+no_writes
+dmsetup resume hx
+hims_wait_field hx 20 complete 120
+[ "$(ram_state)" = 3 ] || fail "RAM header state $(ram_state) once RAM is whole, not 3 (dirty): the SSD still lacks RAM's writes"
+
+step "3: a reload keeps the header dirty until writeback made the mirror current"
+dmsetup reload hx --table "$table"
+dmsetup resume hx
+echo "reloaded, the SSD failing writes: $(dmsetup status hx)"
+[ "$(ram_state)" = 3 ] || fail "RAM header state $(ram_state) before any writeback, not 3 (dirty)"
+has Z $blk_x 1 "reloaded over RAM newer than the SSD"
+healthy
+[ "$(ram_state)" = 3 ] || fail "RAM header state $(ram_state) before the flush, not 3 (dirty)"
+if ! dmsetup message hx 0 flush 2>/dev/null; then
+	# Writeback failed before the SSD healed: the error state lasts
+	# until a reload.
+	dmsetup reload hx --table "$table"
+	dmsetup resume hx
+	[ "$(ram_state)" = 3 ] || fail "RAM header state $(ram_state) before the flush, not 3 (dirty)"
+	dmsetup message hx 0 flush
+fi
+[ "$(ram_state)" = 2 ] || fail "RAM header state $(ram_state) after the flush, not 2 (complete)"
+dmsetup remove hx
+fresh_ram
+dmsetup create hx --table "$table"
+hims_wait_restored hx 120
+has Z $blk_x 1 "restored from the SSD"
+a check || fail "A lost"
+c check || fail "C lost"
 dmsetup remove hx
 dmsetup remove ssd

@@ -12,20 +12,10 @@
 dmesg_on_fail
 modprobe dm-hims
 modprobe brd rd_nr=1 rd_size=32768	# 32 MiB
-ssd_len=$(sectors "$SSD")
 # 8191 RAM-tier blocks: bitmap at SSD block 1, mirror at block 256.
 bad=1000 nbad=10
 bad_s=$(( (256 + bad) * 8 )) bad_n=$((nbad * 8))
-healthy="0 $ssd_len linear $SSD 0"
-broken="0 $bad_s linear $SSD 0
-$bad_s $bad_n error
-$((bad_s + bad_n)) $((ssd_len - bad_s - bad_n)) linear $SSD $((bad_s + bad_n))"
-ssd_table() { # ssd_table <table>
-	dmsetup suspend ssd
-	dmsetup load ssd --table "$1"
-	dmsetup resume ssd
-}
-dmsetup create ssd --table "$healthy"
+leg_create ssd "$SSD"
 dev=/dev/mapper/he
 len=$(( (8191 + 8192) * 8 ))
 table="0 $len hims /dev/ram0 /dev/mapper/ssd async 4 ram_blocks 8191 max_age 86400000"
@@ -43,17 +33,12 @@ dmsetup message he 0 flush
 dmsetup remove he
 rmmod brd
 modprobe brd rd_nr=1 rd_size=32768
-ssd_table "$broken"
+leg_fail ssd "$SSD" $bad_s $bad_n error
 dmesg -c > /dev/null
 
 step "the restore retries, then gives up on exactly those blocks"
 dmsetup create he --table "$table"
-i=0
-until [ "$(f 20)" = incomplete ]; do
-	[ $i -ge 240 ] && fail "restore neither completed nor gave up in 120 s: $(dmsetup status he)"
-	i=$((i + 1))
-	sleep 0.5
-done
+hims_wait_field he 20 incomplete 120
 dmsetup status he
 left=$(( $(f 7) - $(f 6) ))
 [ $left = $nbad ] || fail "$left blocks left to restore, not the $nbad bad ones"
@@ -75,7 +60,7 @@ if dd if=$dev of=/dev/null bs=4k skip=$((bad + 3)) count=1 iflag=direct 2>/dev/n
 fi
 
 step "the SSD heals; a resume retries and the restore completes"
-ssd_table "$healthy"
+leg_swap ssd "$SSD" linear
 dmsetup suspend he
 dmsetup resume he
 hims_wait_restored he 120
