@@ -496,6 +496,12 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	hc->restore.thread = t;
 	kthread_park(t);
 	hc->restore.parked = true;
+	/* Last: nothing after it refuses the table. */
+	if (hc->formatting) {
+		r = hims_format(hc, &ti->error);
+		if (r)
+			goto bad;
+	}
 
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;

@@ -199,6 +199,7 @@ struct hims_c {
 	spinlock_t lock;		/* see "Locking" above */
 	int error;			/* [lock] sticky: the device's error state */
 	bool loaded;			/* the first preresume loaded the metadata */
+	bool formatting;		/* ctr: the SSD is formatted at its end */
 	bool suspended;			/* WRITE_ONCE in postsuspend/resume */
 
 	struct hims_blocks blocks;
@@ -294,6 +295,7 @@ int hims_persist_valid(struct hims_c *hc, u64 first, u64 last);
 int hims_write_ram_header(struct hims_c *hc, u32 state);
 int hims_load(struct hims_c *hc);
 int hims_open_superblock(struct hims_c *hc, bool format, char **error);
+int hims_format(struct hims_c *hc, char **error);
 
 /* hims-writeback.c */
 void hims_kick_writeback(struct hims_c *hc);
