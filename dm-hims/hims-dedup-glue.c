@@ -6,6 +6,7 @@
  * No algorithm lives here.  Everything here runs in the dedup worker or in
  * commits, in process context; dd_lock serialises the dedup core.
  */
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/dm-bufio.h>
 #include <linux/xxhash.h>
@@ -627,6 +628,11 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 	if (!bytes) {
 		*error = "Unsupported dedup configuration";
 		return -EINVAL;
+	}
+	/* Refuse it here: kvzalloc() warns over INT_MAX, and could OOM below. */
+	if (bytes > ((u64)totalram_pages() << PAGE_SHIFT) / 4) {
+		*error = "Dedup map and index need over a quarter of memory: lower index_entries";
+		return -ENOMEM;
 	}
 	hc->dedup.mem = kvzalloc(bytes, GFP_KERNEL);
 	hc->dedup.busy = bitmap_zalloc(hc->geo.dedup_blocks, GFP_KERNEL);
