@@ -166,13 +166,20 @@ fuzz-tools: $(build)/fuzz/fuzz-tools
 	$(build)/fuzz/fuzz-tools --seed $(SEED) --cases $(FUZZ_TOOLS_N)
 
 fuzz_n = $(if $(filter file,$(origin N)),10000,$(N))
+# The kernel's cases in boots of at most 3000 (a boot's timeout is for
+# those), case numbers going on from boot to boot.
 fuzz: deps modules-$(KVER) tools $(build)/fuzz/fuzz-tools
 	$(build)/fuzz/fuzz-tools --seed $(SEED) --cases $(fuzz_n)
-	@rc=0; HIMS_SEED=$(SEED) HIMS_FUZZ_N=$(fuzz_n) tests/vm/run.sh --kver $(KVER) \
-		--ko $(build)/ko-$(KVER) --out $(build)/vm-fuzz/$(KVER) \
-		tests/guest/fuzz/fuzz-kernel || rc=1; \
-		grep -h -E 'cases [0-9]+ refused|FAIL case' $(build)/vm-fuzz/$(KVER)/boot*/results.log; \
-		exit $$rc
+	@rc=0; first=0; rm -f $(build)/vm-fuzz/$(KVER)-summary.txt; \
+	while [ $$first -lt $(fuzz_n) ]; do \
+		n=$$(( $(fuzz_n) - first < 3000 ? $(fuzz_n) - first : 3000 )); \
+		HIMS_SEED=$(SEED) HIMS_FUZZ_N=$$n HIMS_FUZZ_FIRST=$$first tests/vm/run.sh \
+			--kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm-fuzz/$(KVER) \
+			tests/guest/fuzz/fuzz-kernel || rc=1; \
+		grep -h -E 'cases [0-9]+ refused|FAIL case' $(build)/vm-fuzz/$(KVER)/boot*/results.log | \
+			tee -a $(build)/vm-fuzz/$(KVER)-summary.txt; \
+		first=$$((first + n)); \
+	done; exit $$rc
 
 # Installs the sources into /usr/src/hims-<version> and lets DKMS build and
 # install the modules for the running kernel.

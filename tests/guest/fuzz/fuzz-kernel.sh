@@ -8,7 +8,8 @@
 # one-line reason in the kernel log, a refused table no write on any SSD;
 # the harness fails the test on any kernel warning.
 # HIMS_FUZZ_N (make fuzz N=) sets the cases (default 3000: half tables, a
-# fifth damaged disks, the rest messages), HIMS_SEED the seed (default 1).
+# fifth damaged disks, the rest messages), HIMS_FUZZ_FIRST the first case
+# (make fuzz runs more than 3000 in boots of 3000), HIMS_SEED the seed.
 # timeout: 900
 # memory: 2G
 . /tests/guest/lib.sh
@@ -16,6 +17,7 @@ dmesg_on_fail
 
 seed=${HIMS_SEED:-1}
 n=${HIMS_FUZZ_N:-3000}
+first=${HIMS_FUZZ_FIRST:-0}
 n_tables=$((n / 2)) n_disk=$((n / 5))
 n_msgs=$((n - n_tables - n_disk))
 
@@ -56,14 +58,14 @@ dd if=/dev/zero of=/dev/ram1 bs=4k count=1 2>/dev/null
 step "$n_tables tables (seed $seed)"
 devs="--ram /dev/ram0 --ram2 /dev/ram1 --ssd $M/fz-ssd --dssd $M/fz-dssd"
 # shellcheck disable=SC2086 # $devs: options
-hims-fuzz tables --seed "$seed" --cases "$n_tables" $devs --blank $M/fz-blank \
+hims-fuzz tables --seed "$seed" --first "$first" --cases "$n_tables" $devs --blank $M/fz-blank \
 	--small $M/fz-small --fb-dev $M/fz-fbdev > $W/tables.log ||
 	{ tail -n 30 $W/tables.log; fail "table fuzzing failed"; }
 tail -n 1 $W/tables.log
 
 step "$n_disk valid tables over damaged SSDs and RAM headers"
 # shellcheck disable=SC2086
-hims-fuzz disk --seed "$seed" --cases "$n_disk" $devs > $W/disk.log ||
+hims-fuzz disk --seed "$seed" --first "$first" --cases "$n_disk" $devs > $W/disk.log ||
 	{ tail -n 30 $W/disk.log; fail "disk fuzzing failed"; }
 tail -n 1 $W/disk.log
 
@@ -83,7 +85,7 @@ for d in fz-h1 fz-h2 fb-1; do
 		done
 	) &
 done
-hims-fuzz messages --seed "$seed" --cases "$n_msgs" --target fz-h1 --target fz-h2 \
+hims-fuzz messages --seed "$seed" --first "$first" --cases "$n_msgs" --target fz-h1 --target fz-h2 \
 	--target fb-1 > $W/msgs.log || { tail -n 30 $W/msgs.log; touch $W/stop; wait;
 	fail "message fuzzing failed"; }
 tail -n 1 $W/msgs.log
