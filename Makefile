@@ -44,7 +44,7 @@ tools_common := tools/lib/hdm.c tools/lib/msg.c tools/lib/opts.c tools/lib/sysde
 	tools/lib/json.c tools/lib/toolutil.c
 tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h purec-user.h
 
-.PHONY: crash-soak
+.PHONY: crash-soak fuzz fuzz-tools
 .PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch shellcheck clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
 
@@ -102,7 +102,7 @@ unit: $(unit_bins)
 	done; exit $$fail
 
 tools: $(TOOLS_DIR)/himsctl $(TOOLS_DIR)/feedbacctl $(TOOLS_DIR)/hims-check \
-	$(TOOLS_DIR)/hims-replay $(TOOLS_DIR)/hims-crashwl
+	$(TOOLS_DIR)/hims-replay $(TOOLS_DIR)/hims-crashwl $(TOOLS_DIR)/hims-fuzz
 
 himsctl_srcs := tools/himsctl.c tools/himsctl-create.c tools/himsctl-status.c \
 	tools/himsctl-assemble.c tools/himsctl-lvm.c tools/himsctl-ssd.c
@@ -139,6 +139,49 @@ $(TOOLS_DIR)/hims-crashwl: $(crash_deps) dm-hims/hims-format.c dm-hims/hims-form
 		tests/crash/crash-record.c tests/crash/crash-log.c dm-hims/hims-format.c \
 		tools/lib/hdm.c tools/lib/msg.c tools/lib/toolutil.c -ldevmapper
 
+# The fuzzer (tests/fuzz/README).  hims-fuzz, the kernel half, in
+# TOOLS_DIR so that the guest has it; fuzz-tools, the userspace half, with
+# the sanitizers and himsctl's and hims-check's main() linked in.
+fuzz_gen := tests/fuzz/fuzz-gen.c dm-hims/hims-format.c dm-hims/hims-dedup.c dm-hims/hims-dedup-check.c \
+	tools/lib/hims-hints.c tools/lib/toolutil.c
+fuzz_deps := $(wildcard tests/fuzz/*.[ch]) $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+$(TOOLS_DIR)/hims-fuzz: $(fuzz_deps)
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -o $@ tests/fuzz/hims-fuzz.c $(fuzz_gen) -ldevmapper
+
+$(build)/fuzz/fuzz-tools: $(fuzz_deps) $(himsctl_srcs)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/fuzz/fuzz-tools.c tests/fuzz/fuzz-himsctl.c \
+		tests/fuzz/fuzz-hims-check.c $(filter-out tools/himsctl.c,$(himsctl_srcs)) \
+		tests/fuzz/fuzz-gen.c tools/lib/hims-status.c tools/lib/hims-hints.c \
+		tools/lib/ramdev.c dm-hims/hims-format.c dm-hims/hims-dedup.c \
+		dm-hims/hims-dedup-check.c $(tools_common) -ldevmapper
+
+# make fuzz-tools: the userspace half, FUZZ_TOOLS_N cases (make check: 4000).
+# make fuzz N=<cases> [SEED=] [KVER=]: N cases of each half (the kernel's
+# on KVER, in one boot); each prints "<part>: cases N refused N accepted N
+# failures N seed S".
+FUZZ_TOOLS_N ?= 4000
+SEED ?= 1
+fuzz-tools: $(build)/fuzz/fuzz-tools
+	$(build)/fuzz/fuzz-tools --seed $(SEED) --cases $(FUZZ_TOOLS_N)
+
+fuzz_n = $(if $(filter file,$(origin N)),10000,$(N))
+# The kernel's cases in boots of at most 3000 (a boot's timeout is for
+# those), case numbers going on from boot to boot.
+fuzz: deps modules-$(KVER) tools $(build)/fuzz/fuzz-tools
+	$(build)/fuzz/fuzz-tools --seed $(SEED) --cases $(fuzz_n)
+	@rc=0; first=0; rm -f $(build)/vm-fuzz/$(KVER)-summary.txt; \
+	while [ $$first -lt $(fuzz_n) ]; do \
+		n=$$(( $(fuzz_n) - first < 3000 ? $(fuzz_n) - first : 3000 )); \
+		HIMS_SEED=$(SEED) HIMS_FUZZ_N=$$n HIMS_FUZZ_FIRST=$$first tests/vm/run.sh \
+			--kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm-fuzz/$(KVER) \
+			tests/guest/fuzz/fuzz-kernel || rc=1; \
+		grep -h -E 'cases [0-9]+ refused|FAIL case' $(build)/vm-fuzz/$(KVER)/boot*/results.log | \
+			tee -a $(build)/vm-fuzz/$(KVER)-summary.txt; \
+		first=$$((first + n)); \
+	done; exit $$rc
+
 # Installs the sources into /usr/src/hims-<version> and lets DKMS build and
 # install the modules for the running kernel.
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
@@ -165,7 +208,7 @@ install-tools: tools
 
 checkpatch: deps
 	@tests/vm/checkpatch.sh $(kfiles) $(wildcard tests/unit/*.[ch] tools/*.[ch] tools/lib/*.[ch] \
-		tests/crash/*.[ch])
+		tests/crash/*.[ch] tests/fuzz/*.[ch])
 
 # Both kernels: their headers differ, and so can what sparse sees.
 sparse:
@@ -211,6 +254,9 @@ check: deps
 		grep -E '^(PASS|FAIL) ' $(build)/unit.log | tee -a $(results); \
 		grep -q '^FAIL ' $(build)/unit.log || ! grep -q 'Error' $(build)/unit.log || \
 		{ echo "FAIL unit/build"; tail -n 30 $(build)/unit.log; echo "FAIL unit/build" >> $(results); }
+	@if $(MAKE) --no-print-directory fuzz-tools > $(build)/fuzz-tools.log 2>&1; \
+		then echo "PASS fuzz-tools" | tee -a $(results); \
+		else echo "FAIL fuzz-tools" | tee -a $(results); tail -n 30 $(build)/fuzz-tools.log; fi
 	@for k in $(KVERS); do \
 		if $(MAKE) --no-print-directory modules-$$k > $(build)/modules-$$k.log 2>&1; \
 		then echo "PASS build/$$k" | tee -a $(results); \

@@ -389,6 +389,27 @@ static int hims_set_geometry(struct dm_target *ti, struct hims_c *hc, u64 ram_bl
 }
 
 /*
+ * Refuse a hims SSD given as the RAM device: its header would overwrite
+ * that SSD's superblock.  Before anything is written, the SSD included.
+ */
+static int hims_check_ram_device(struct hims_c *hc, char **error)
+{
+	const struct hims_superblock *sb = page_address(hc->meta.page);
+	int r;
+
+	r = hims_ram_io(hc, hims_ram_header_block(), hc->meta.page, REQ_OP_READ);
+	if (r) {
+		*error = "Cannot read the RAM device header";
+		return r;
+	}
+	if (le64_to_cpu(sb->magic) == HIMS_SB_MAGIC) {
+		*error = "RAM device holds a hims SSD superblock: zero its first 4 KiB to use it";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Refuse a RAM device that the last table left holding writes the SSD
  * lacks, but not every block (see hims_mark_ram_newer()).  A reload is
  * checked again at preresume, once the old table has suspended.
@@ -483,6 +504,9 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -ENOMEM;
 		goto bad;
 	}
+	r = hims_check_ram_device(hc, &ti->error);
+	if (r)
+		goto bad;
 	r = hims_open_superblock(hc, vals[HIMS_OPT_FORMAT], &ti->error);
 	if (r)
 		goto bad;
@@ -495,6 +519,12 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = hims_start_threads(ti, hc);
 	if (r)
 		goto bad;
+	/* Last: nothing after it refuses the table. */
+	if (hc->formatting) {
+		r = hims_format(hc, &ti->error);
+		if (r)
+			goto bad;
+	}
 
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;

@@ -221,6 +221,7 @@ struct hims_c {
 	spinlock_t lock;		/* see "Locking" above */
 	int error;			/* [lock] sticky: the device's error state */
 	bool loaded;			/* the first preresume loaded the metadata */
+	bool formatting;		/* ctr: the SSD is formatted at its end */
 	bool suspended;			/* WRITE_ONCE in postsuspend/resume */
 
 	struct hims_blocks blocks;
@@ -319,6 +320,7 @@ u32 hims_ram_done_state(struct hims_c *hc);
 void hims_mirror_current(struct hims_c *hc);
 int hims_load(struct hims_c *hc);
 int hims_open_superblock(struct hims_c *hc, bool format, char **error);
+int hims_format(struct hims_c *hc, char **error);
 
 /* hims-writeback.c */
 void hims_kick_writeback(struct hims_c *hc);

@@ -6,6 +6,7 @@
  * No algorithm lives here.  Everything here runs in the dedup worker or in
  * commits, in process context; dd_lock serialises the dedup core.
  */
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/dm-bufio.h>
 #include <linux/xxhash.h>
@@ -634,6 +635,11 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 		*error = "Unsupported dedup configuration";
 		return -EINVAL;
 	}
+	/* Refuse it here: kvzalloc() warns over INT_MAX, and could OOM below. */
+	if (bytes > ((u64)totalram_pages() << PAGE_SHIFT) / 4) {
+		*error = "Dedup map and index need over a quarter of memory: lower index_entries";
+		return -ENOMEM;
+	}
 	hc->dedup.mem = kvzalloc(bytes, GFP_KERNEL);
 	hc->dedup.busy = bitmap_zalloc(hc->geo.dedup_blocks, GFP_KERNEL);
 	hc->dedup.data_page = alloc_page(GFP_KERNEL);
@@ -661,8 +667,11 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 	/*
 	 * Refuse damaged metadata now, with a message, rather than in resume;
 	 * the load reads the records again, as a table being replaced may
-	 * commit meanwhile.  Nothing here writes to the SSD.
+	 * commit meanwhile.  Nothing here writes to the SSD.  A format at the
+	 * end of the constructor writes them.
 	 */
+	if (hc->formatting)
+		return 0;
 	r = hims_dedup_read_records(hc, &durable);
 	if (r < 0) {
 		*error = r == -EILSEQ ? (char *)hims_no_record :

@@ -244,12 +244,15 @@ int hims_load(struct hims_c *hc)
 	return 0;
 }
 
-/* Check the SSD's superblock, formatting it only when blank or asked to. */
+/*
+ * Check the SSD's superblock.  A blank SSD, or any with @format, is to be
+ * formatted (hc->formatting): by hims_format(), at the end of the
+ * constructor, so that a table refused for any other reason writes nothing.
+ */
 int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 {
 	void *buf = page_address(hc->meta.page);
 	enum hims_sb_check check;
-	u64 i;
 	int r;
 
 	r = hims_ssd_io(hc, hims_sb_block(), hc->meta.page, REQ_OP_READ);
@@ -266,6 +269,18 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 		*error = (char *)hims_sb_check_str(check);
 		return -EINVAL;
 	}
+	/* Now: the dedup state's instance id comes from it. */
+	generate_random_uuid(hc->uuid);
+	hc->formatting = true;
+	return 0;
+}
+
+/* Write the new superblock, its empty bitmap and dedup records. */
+int hims_format(struct hims_c *hc, char **error)
+{
+	void *buf = page_address(hc->meta.page);
+	u64 i;
+	int r;
 
 	/*
 	 * A valid bit becomes durable before the data it covers reaches the
@@ -288,7 +303,6 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 		if (r)
 			goto fail;
 	}
-	generate_random_uuid(hc->uuid);
 	r = hims_dedup_format(hc);
 	if (r)
 		goto fail;
@@ -297,6 +311,7 @@ int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 			REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
 	if (r)
 		goto fail;
+	hc->formatting = false;
 	DMINFO("formatted %s: %llu RAM-tier blocks, %llu SSD-tier blocks",
 	       hc->ssd_dev->name, hc->geo.ram_blocks, hc->geo.ssd_blocks);
 	return 0;

@@ -1,0 +1,828 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hims-fuzz: the kernel half of the fuzzer (tests/fuzz/README), run in the
+ * VM by tests/guest/fuzz/fuzz-kernel.sh.  Through libdevmapper, so that
+ * thousands of cases take seconds:
+ *
+ *   hims-fuzz tables   generated tables for both targets; a refused one
+ *                      must leave a reason in the kernel log and no write
+ *                      on any SSD (write counters, block checksums, and
+ *                      every 100 cases the whole devices against copies)
+ *   hims-fuzz messages every verb with bad arguments, to live devices
+ *   hims-fuzz disk     a valid table over a damaged SSD or RAM header
+ *   hims-fuzz list     print the tables of "tables" (with the test's sizes)
+ *
+ * Every case: no kernel warning in the log.  The last line is a summary:
+ * "<mode>: cases N refused N accepted N failures N seed S".  Exit 1 on any
+ * failure, with the case number; "--first <i> --cases 1" replays it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libdevmapper.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#include "tests/fuzz/fuzz-gen.h"
+
+#define BS		HIMS_BLOCK_SIZE
+#define CASE_NAME	"fz-case"
+#define HEAD_BYTES	(64 * 1024)	/* checked on every case: block 0, bitmap */
+#define FULL_EVERY	100		/* cases between whole-device checks */
+
+static struct fz_run sel = { 1, 0, 1000 };	/* the cases to run */
+static bool verbose;
+static unsigned long nr_refused, nr_accepted, nr_failures, nr_ram_writes;
+static char dm_last[256];
+static int kmsg_fd = -1;
+static u64 cur_case;
+static char label[128];		/* of the case running, for a failure */
+
+static void fail(const char *fmt, ...) __printf(1, 2);
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (label[0])
+		printf("FAIL %s (seed %llu): ", label, (unsigned long long)sel.seed);
+	else
+		printf("FAIL case %llu (seed %llu): ", (unsigned long long)cur_case,
+		       (unsigned long long)sel.seed);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	nr_failures++;
+}
+
+/* libdevmapper's messages: keep the last, print none. */
+static void dm_log(int level, const char *file, int line, int dm_errno,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)file;
+	(void)line;
+	(void)dm_errno;
+	if (level > 3)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(dm_last, sizeof(dm_last), fmt, ap);
+	va_end(ap);
+}
+
+/* Kernel log lines since the last call (text only, one per record). */
+#define KLINES	32
+struct klog {
+	char line[KLINES][256];
+	int n;
+	bool multi;		/* a record of more than one line */
+};
+
+static void kmsg_open(void)
+{
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd < 0) {
+		perror("/dev/kmsg");
+		exit(2);
+	}
+	lseek(kmsg_fd, 0, SEEK_END);
+}
+
+static const char *const bad_words[] = {
+	"WARNING:", "BUG:", "Oops", "Call Trace", "UBSAN", "KASAN", "general protection",
+	"kernel BUG", "list_add corruption", "list_del corruption", "refcount_t",
+	"blocked for more than", "soft lockup", "unreferenced object",
+};
+
+static void kmsg_read(struct klog *k)
+{
+	char rec[1024], *text, *nl;
+	ssize_t n;
+	size_t i;
+
+	k->n = 0;
+	k->multi = false;
+	for (;;) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text++;
+		nl = strchr(text, '\n');
+		if (nl)
+			*nl = 0;
+		/* printk escapes a newline inside a record as \x0a. */
+		if (strstr(text, "\\x0a"))
+			k->multi = true;
+		for (i = 0; i < ARRAY_SIZE(bad_words); i++)
+			if (strstr(text, bad_words[i]))
+				fail("kernel log: %s", text);
+		if (k->n < KLINES)
+			snprintf(k->line[k->n++], sizeof(k->line[0]), "%s", text);
+	}
+}
+
+/* A refusal must have left a device-mapper line with a reason. */
+static bool has_reason(const struct klog *k, const char **reason)
+{
+	int i;
+
+	for (i = 0; i < k->n; i++) {
+		if (strncmp(k->line[i], "device-mapper:", 14))
+			continue;
+		*reason = k->line[i];
+		/* "device-mapper: <module>: <reason>", the reason not empty. */
+		return strlen(k->line[i]) > 30 && !strstr(k->line[i], "(null)");
+	}
+	return false;
+}
+
+static int dm_simple(int op, const char *name)
+{
+	struct dm_task *dmt = dm_task_create(op);
+	int r = 0;
+
+	if (dmt && dm_task_set_name(dmt, name) && dm_task_run(dmt))
+		r = 1;
+	if (dmt)
+		dm_task_destroy(dmt);
+	return r;
+}
+
+static bool dm_exists(const char *name)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
+	struct dm_info info;
+	bool e = false;
+
+	if (dmt && dm_task_set_name(dmt, name) && dm_task_run(dmt) &&
+	    dm_task_get_info(dmt, &info))
+		e = info.exists;
+	if (dmt)
+		dm_task_destroy(dmt);
+	return e;
+}
+
+/* Create, load and resume in one: libdevmapper reverts on failure. */
+static bool dm_create(const char *name, u64 len, const char *type, const char *params)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_CREATE);
+	bool ok = false;
+
+	dm_last[0] = 0;
+	if (dmt && dm_task_set_name(dmt, name) &&
+	    dm_task_add_target(dmt, 0, len, type, params) && dm_task_run(dmt))
+		ok = true;
+	if (dmt)
+		dm_task_destroy(dmt);
+	/* No udev: libdevmapper makes /dev/mapper/<name> itself, now. */
+	dm_task_update_nodes();
+	return ok;
+}
+
+static void dm_gone(const char *name)
+{
+	int tries;
+
+	for (tries = 0; dm_exists(name) && tries < 50; tries++) {
+		if (dm_simple(DM_DEVICE_REMOVE, name))
+			return;
+		usleep(20000);
+	}
+	if (dm_exists(name))
+		fail("cannot remove %s: %s", name, dm_last);
+}
+
+static bool dm_send(const char *name, const char *msg)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
+	bool ok = false;
+
+	if (dmt && dm_task_set_name(dmt, name) && dm_task_set_sector(dmt, 0) &&
+	    dm_task_set_message(dmt, msg) && dm_task_run(dmt))
+		ok = true;
+	if (dmt)
+		dm_task_destroy(dmt);
+	return ok;
+}
+
+/* The devices a case may touch. */
+struct dev {
+	const char *path;
+	bool ram;		/* a RAM device: writes are counted, not failures */
+	u64 bytes;
+	u8 *copy;		/* its content as the run expects it */
+	u64 writes;		/* sectors written and discarded, from sysfs */
+	u64 head_sum;
+};
+
+#define MAX_DEVS 8
+static struct dev devs[MAX_DEVS];
+static int nr_devs;
+
+static int xopen(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "hims-fuzz: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	return fd;
+}
+
+static void *xalloc(size_t bytes)
+{
+	void *p;
+
+	if (posix_memalign(&p, BS, bytes ? bytes : BS)) {
+		fprintf(stderr, "hims-fuzz: out of memory\n");
+		exit(2);
+	}
+	memset(p, 0, bytes);
+	return p;
+}
+
+static void dev_io(const char *path, u64 off, void *buf, size_t len, bool write)
+{
+	int fd = xopen(path, (write ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	/* O_DIRECT wants an aligned buffer. */
+	void *io = (uintptr_t)buf % BS ? xalloc(len) : buf;
+	ssize_t n;
+
+	if (io != buf && write)
+		memcpy(io, buf, len);
+	n = write ? pwrite(fd, io, len, (off_t)off) : pread(fd, io, len, (off_t)off);
+	if (n != (ssize_t)len) {
+		fprintf(stderr, "hims-fuzz: %s %s at %llu: %s\n", write ? "write" : "read",
+			path, (unsigned long long)off, n < 0 ? strerror(errno) : "short");
+		exit(2);
+	}
+	if (io != buf) {
+		if (!write)
+			memcpy(buf, io, len);
+		free(io);
+	}
+	close(fd);
+}
+
+static u64 dev_size(const char *path)
+{
+	int fd = xopen(path, O_RDONLY);
+	u64 bytes = 0;
+
+	if (ioctl(fd, BLKGETSIZE64, &bytes)) {
+		fprintf(stderr, "hims-fuzz: %s: not a block device\n", path);
+		exit(2);
+	}
+	close(fd);
+	return bytes;
+}
+
+/* Sectors written plus discarded, from /sys/dev/block/M:m/stat. */
+static u64 dev_writes(const char *path)
+{
+	unsigned long long f[17] = { 0 };
+	char sys[64], line[512], *p = line, *end;
+	struct stat st;
+	FILE *fp;
+	int i;
+
+	if (stat(path, &st)) {
+		fprintf(stderr, "hims-fuzz: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/stat", major(st.st_rdev),
+		 minor(st.st_rdev));
+	fp = fopen(sys, "r");
+	if (!fp || !fgets(line, sizeof(line), fp)) {
+		fprintf(stderr, "hims-fuzz: cannot read %s\n", sys);
+		exit(2);
+	}
+	fclose(fp);
+	for (i = 0; i < 17; i++, p = end) {
+		f[i] = strtoull(p, &end, 10);
+		if (end == p)
+			break;
+	}
+	return f[6] + f[13];
+}
+
+static u64 head_sum(struct dev *d)
+{
+	size_t len = d->bytes < HEAD_BYTES ? d->bytes : HEAD_BYTES;
+	u8 *buf = xalloc(len);
+	u64 s;
+
+	dev_io(d->path, 0, buf, len, false);
+	s = fz_sum(buf, len);
+	free(buf);
+	return s;
+}
+
+static struct dev *dev_add(const char *path, bool ram)
+{
+	struct dev *d = &devs[nr_devs++];
+
+	d->path = path;
+	d->ram = ram;
+	d->bytes = dev_size(path);
+	if (!ram) {
+		d->copy = xalloc(d->bytes);
+		dev_io(path, 0, d->copy, d->bytes, false);
+	}
+	return d;
+}
+
+static void devs_before(void)
+{
+	int i;
+
+	for (i = 0; i < nr_devs; i++) {
+		devs[i].writes = dev_writes(devs[i].path);
+		if (!devs[i].ram)
+			devs[i].head_sum = head_sum(&devs[i]);
+	}
+}
+
+/* After a refused case: nothing written. */
+static void devs_unchanged(const char *what)
+{
+	int i;
+
+	for (i = 0; i < nr_devs; i++) {
+		struct dev *d = &devs[i];
+		u64 w = dev_writes(d->path);
+
+		if (w != d->writes && d->ram)
+			nr_ram_writes++;
+		else if (w != d->writes)
+			fail("%s: %s got %llu sectors written", what, d->path,
+			     (unsigned long long)(w - d->writes));
+		if (!d->ram && head_sum(d) != d->head_sum)
+			fail("%s: %s's first %u bytes changed", what, d->path, HEAD_BYTES);
+	}
+}
+
+/* Put back what an accepted case changed (a format, a commit). */
+static void devs_restore(void)
+{
+	u8 *zero = xalloc(BS);
+	int i;
+
+	for (i = 0; i < nr_devs; i++) {
+		struct dev *d = &devs[i];
+
+		if (dev_writes(d->path) == d->writes)
+			continue;
+		if (d->ram)
+			dev_io(d->path, 0, zero, BS, true);	/* its header */
+		else
+			dev_io(d->path, 0, d->copy, d->bytes, true);
+	}
+	free(zero);
+}
+
+/* Every SSD against its copy. */
+static void devs_full_check(void)
+{
+	int i;
+
+	for (i = 0; i < nr_devs; i++) {
+		struct dev *d = &devs[i];
+		u8 *buf;
+
+		if (d->ram)
+			continue;
+		buf = xalloc(d->bytes);
+		dev_io(d->path, 0, buf, d->bytes, false);
+		if (memcmp(buf, d->copy, d->bytes))
+			fail("%s differs from what the run left on it", d->path);
+		free(buf);
+	}
+}
+
+static void summary(const char *mode)
+{
+	printf("%s: cases %llu refused %lu accepted %lu failures %lu seed %llu",
+	       mode, (unsigned long long)sel.cases, nr_refused, nr_accepted, nr_failures,
+	       (unsigned long long)sel.seed);
+	if (nr_ram_writes)
+		printf(" (refusals that wrote a RAM device: %lu)", nr_ram_writes);
+	printf("\n");
+}
+
+/* The geometry in a device's superblock. */
+static void sb_of(const char *path, struct hims_geometry *geo)
+{
+	u8 *b = xalloc(BS);
+
+	dev_io(path, 0, b, BS, false);
+	if (hims_sb_geometry(b, geo) || hims_sb_check(b, geo) != HIMS_SB_OK) {
+		fprintf(stderr, "hims-fuzz: %s holds no valid hims superblock\n", path);
+		exit(2);
+	}
+	free(b);
+}
+
+static struct fz_env env;
+
+/*
+ * Tables that found bugs, run first (cases r0, r1, ...): @l is the plain
+ * table's length, @d the dedup one's; %s the devices in the order given.
+ */
+static const struct {
+	int len;		/* 0: the plain SSD's, 1: the dedup SSD's */
+	const char *params;	/* ram, ssd, then the other devices */
+	int expect;
+	const char *why;
+} regressions[] = {
+	{ 0, "%3$s %5$s sync 2 ram_blocks 100", FZ_REFUSE,
+	  "a hims SSD as the RAM device: its superblock became a RAM header" },
+	{ 1, "%2$s %4$s async 7 ram_blocks 64 dedup 200 index_entries 1073741824 format",
+	  FZ_REFUSE, "format, then kvzalloc() of 8 GiB: a warning and a formatted SSD" },
+};
+
+static void old_bug_table(int i, struct fz_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->type, sizeof(t->type), "hims");
+	t->len = (regressions[i].len ? env.dbase_dedup + env.dbase_tier :
+		  env.base_ram + env.base_tier) * HIMS_SECTORS_PER_BLOCK;
+	snprintf(t->params, sizeof(t->params), regressions[i].params, env.ram, env.ram2,
+		 env.ssd, env.dssd, env.blank);
+	snprintf(t->what, sizeof(t->what), "regression r%d", i);
+	t->expect = regressions[i].expect;
+}
+
+static int run_tables(void)
+{
+	struct hims_geometry geo;
+	int reg;
+	struct fz_table t;
+	struct fz_rng r;
+	struct klog k;
+	const char *reason;
+
+	sb_of(env.ssd, &geo);
+	env.base_ram = geo.ram_blocks;
+	env.base_tier = geo.ssd_blocks;
+	sb_of(env.dssd, &geo);
+	env.dbase_ram = geo.ram_blocks;
+	env.dbase_dedup = geo.dedup_blocks;
+	env.dbase_tier = geo.ssd_blocks;
+	env.ram_blocks = dev_size(env.ram) / BS;
+	env.blank_blocks = dev_size(env.blank) / BS;
+	env.fb_sectors = dev_size(env.fb_dev) / 512;
+	dev_add(env.ram, true);
+	dev_add(env.ram2, true);
+	dev_add(env.ssd, false);
+	dev_add(env.dssd, false);
+	dev_add(env.blank, false);
+	dev_add(env.small, false);
+	kmsg_open();
+	for (reg = 0, cur_case = sel.first; cur_case < sel.first + sel.cases; ) {
+		/* The regressions first, each in its own case. */
+		if (reg < (int)ARRAY_SIZE(regressions)) {
+			old_bug_table(reg++, &t);
+			snprintf(label, sizeof(label), "%s", t.what);
+		} else {
+			fz_rng_case(&r, sel.seed, cur_case, 1);
+			fz_gen_table(&r, &env, &t);
+			snprintf(label, sizeof(label), "case %llu", (unsigned long long)cur_case++);
+		}
+		if (verbose)
+			printf("%s [%s]: %llu %s %s\n", label, t.what,
+			       (unsigned long long)t.len, t.type, t.params);
+		devs_before();
+		kmsg_read(&k);
+		if (dm_create(CASE_NAME, t.len, t.type, t.params)) {
+			nr_accepted++;
+			if (t.expect == FZ_REFUSE)
+				fail("[%s] %llu %s %s: accepted", t.what, (unsigned long long)t.len,
+				     t.type, t.params);
+			dm_gone(CASE_NAME);
+			kmsg_read(&k);
+			devs_restore();
+		} else {
+			nr_refused++;
+			if (t.expect == FZ_ACCEPT)
+				fail("[valid] %llu %s %s: refused", (unsigned long long)t.len,
+				     t.type, t.params);
+			/* libdevmapper removes what it created; make sure. */
+			if (dm_exists(CASE_NAME)) {
+				dm_gone(CASE_NAME);
+				fail("[%s] %s: a refused table left its device", t.what, t.params);
+			}
+			kmsg_read(&k);
+			if (!has_reason(&k, &reason))
+				fail("[%s] %llu %s %s: refused (%s) without a reason in %s",
+				     t.what, (unsigned long long)t.len, t.type, t.params, dm_last,
+				     "the kernel log");
+			else if (k.multi)
+				fail("[%s] %s: a reason of more than one line", t.what, t.params);
+			else if (verbose)
+				printf("  refused: %s\n", reason);
+			devs_unchanged(t.params);
+			if (nr_failures)
+				devs_restore();
+		}
+		if (cur_case % FULL_EVERY == 0)
+			devs_full_check();
+		if (nr_failures > 20)
+			break;
+	}
+	devs_full_check();
+	summary("tables");
+	return nr_failures ? 1 : 0;
+}
+
+/* The tables alone, for a guest's geometry: to find or replay a case. */
+static int list_tables(void)
+{
+	struct fz_table t;
+	struct fz_rng r;
+
+	env.base_ram = 100;
+	env.base_tier = 256;
+	env.dbase_ram = 64;
+	env.dbase_dedup = 200;
+	env.dbase_tier = 128;
+	env.fb_sectors = 16384;
+	for (cur_case = sel.first; cur_case < sel.first + sel.cases; cur_case++) {
+		fz_rng_case(&r, sel.seed, cur_case, 1);
+		fz_gen_table(&r, &env, &t);
+		printf("case %llu [%s] expect %d: %llu %s %s\n", (unsigned long long)cur_case,
+		       t.what, t.expect, (unsigned long long)t.len, t.type, t.params);
+	}
+	return 0;
+}
+
+static const char *msg_targets[4];
+static int nr_msg_targets;
+
+static int run_messages(void)
+{
+	bool weights[FZ_CGROUPS] = { false };
+	const char *reason;
+	struct fz_rng r;
+	struct fz_msg m;
+	struct klog k;
+	int i;
+	bool ok, feedbac;
+
+	kmsg_open();
+	for (cur_case = sel.first; cur_case < sel.first + sel.cases; cur_case++) {
+		fz_rng_case(&r, sel.seed, cur_case, 2);
+		i = (int)fz_below(&r, (u64)nr_msg_targets);
+		feedbac = !strncmp(msg_targets[i], "fb", 2);
+		fz_gen_message(&r, feedbac, weights, &m);
+		/* At random times while fio runs. */
+		if (fz_chance(&r, 30))
+			usleep((useconds_t)fz_below(&r, 3000));
+		kmsg_read(&k);
+		ok = dm_send(msg_targets[i], m.text);
+		kmsg_read(&k);
+		if (verbose)
+			printf("case %llu %s '%s': %s\n", (unsigned long long)cur_case,
+			       msg_targets[i], m.text, ok ? "ok" : "refused");
+		if (ok) {
+			nr_accepted++;
+			if (!m.valid)
+				fail("%s: '%s' was accepted", msg_targets[i], m.text);
+			continue;
+		}
+		nr_refused++;
+		if (m.valid)
+			fail("%s: '%s' was refused (%s)", msg_targets[i], m.text, dm_last);
+		else if (!has_reason(&k, &reason))
+			fail("%s: '%s' refused without a reason in the kernel log",
+			     msg_targets[i], m.text);
+		if (nr_failures > 20)
+			break;
+	}
+	/* Leave writeback running. */
+	for (i = 0; i < nr_msg_targets; i++)
+		if (strncmp(msg_targets[i], "fb", 2))
+			dm_send(msg_targets[i], "resume_writeback");
+	summary("messages");
+	return nr_failures ? 1 : 0;
+}
+
+/* A valid table over the device in @dev and its superblock's geometry. */
+static void disk_table(const char *ram, const char *ssd, const struct hims_geometry *g,
+		       struct fz_table *t, struct fz_rng *r)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->type, sizeof(t->type), "hims");
+	t->len = (hims_boundary(g) + g->ssd_blocks) * HIMS_SECTORS_PER_BLOCK;
+	if (g->dedup_blocks)
+		snprintf(t->params, sizeof(t->params), "%s %s %s 4 ram_blocks %llu dedup %llu",
+			 ram, ssd, fz_chance(r, 50) ? "sync" : "async",
+			 (unsigned long long)g->ram_blocks, (unsigned long long)g->dedup_blocks);
+	else
+		snprintf(t->params, sizeof(t->params), "%s %s %s 2 ram_blocks %llu",
+			 ram, ssd, fz_chance(r, 50) ? "sync" : "async",
+			 (unsigned long long)g->ram_blocks);
+}
+
+static int run_disk(void)
+{
+	struct fz_image img[2];
+	struct dev *ssd[2], *ram[2];
+	const char *reason;
+	struct fz_table t;
+	struct fz_rng r;
+	struct klog k;
+	u8 *rd = xalloc(HEAD_BYTES), *zero = xalloc(BS);
+	u32 i;
+	int which;
+
+	ram[0] = dev_add(env.ram, true);
+	ram[1] = dev_add(env.ram2, true);
+	ssd[0] = dev_add(env.ssd, false);
+	ssd[1] = dev_add(env.dssd, false);
+	for (which = 0; which < 2; which++) {
+		memset(&img[which], 0, sizeof(img[which]));
+		sb_of(ssd[which]->path, &img[which].geo);
+		img[which].blocks = ssd[which]->bytes / BS;
+		img[which].data = xalloc(ssd[which]->bytes);
+		memcpy(img[which].data, ssd[which]->copy, ssd[which]->bytes);
+		memcpy(img[which].uuid, ((struct hims_superblock *)img[which].data)->uuid,
+		       HIMS_UUID_SIZE);
+		img[which].cfg.nr_logical = img[which].geo.dedup_blocks;
+		img[which].cfg.nr_phys = img[which].geo.ram_blocks;
+		img[which].cfg.nr_spill = img[which].geo.spill_blocks;
+	}
+	kmsg_open();
+	for (cur_case = sel.first; cur_case < sel.first + sel.cases; cur_case++) {
+		struct fz_image *im;
+
+		fz_rng_case(&r, sel.seed, cur_case, 3);
+		which = (int)fz_below(&r, 2);
+		im = &img[which];
+		im->ram_header_set = false;
+		fz_damage(im, &r, false, true);
+		for (i = 0; i < im->nr_touched; i++)
+			dev_io(ssd[which]->path, im->touched[i] * BS,
+			       im->data + im->touched[i] * BS, BS, true);
+		dev_io(ram[which]->path, 0, im->ram_header_set ? im->ram_header : zero, BS, true);
+		disk_table(ram[which]->path, ssd[which]->path, &im->geo, &t, &r);
+		if (verbose)
+			printf("case %llu [%s]: %s\n", (unsigned long long)cur_case, im->what,
+			       t.params);
+		devs_before();
+		kmsg_read(&k);
+		if (dm_create(CASE_NAME, t.len, t.type, t.params)) {
+			char path[64];
+
+			nr_accepted++;
+			/* Read the start: through RAM, the SSD or a restore. */
+			snprintf(path, sizeof(path), "/dev/mapper/%s", CASE_NAME);
+			dev_io(path, 0, rd, HEAD_BYTES, false);
+			dm_gone(CASE_NAME);
+			kmsg_read(&k);
+		} else {
+			nr_refused++;
+			if (dm_exists(CASE_NAME)) {
+				dm_gone(CASE_NAME);
+				fail("[%s]: a refused table left its device", im->what);
+			}
+			kmsg_read(&k);
+			if (!has_reason(&k, &reason))
+				fail("[%s] %s: refused (%s) without a reason in the kernel log",
+				     im->what, t.params, dm_last);
+			else if (verbose)
+				printf("  refused: %s\n", reason);
+			devs_unchanged(im->what);
+		}
+		/* Back to the valid image: the damaged blocks, or all if written. */
+		memcpy(im->data, ssd[which]->copy, ssd[which]->bytes);
+		if (dev_writes(ssd[which]->path) != ssd[which]->writes)
+			dev_io(ssd[which]->path, 0, im->data, ssd[which]->bytes, true);
+		else
+			for (i = 0; i < im->nr_touched; i++)
+				dev_io(ssd[which]->path, im->touched[i] * BS,
+				       im->data + im->touched[i] * BS, BS, true);
+		if (nr_failures > 20)
+			break;
+	}
+	dev_io(ram[0]->path, 0, zero, BS, true);
+	dev_io(ram[1]->path, 0, zero, BS, true);
+	devs_full_check();
+	summary("disk");
+	free(rd);
+	free(zero);
+	return nr_failures ? 1 : 0;
+}
+
+static void print_usage(void)
+{
+	fprintf(stderr,
+		"usage: hims-fuzz tables|messages|disk|list [--seed S] [--first I] [--cases N] [-v]\n"
+		"  tables, disk: --ram D --ram2 D --ssd D --dssd D [--blank D --small D --fb-dev D]\n"
+		"  messages: --target NAME (hims devices, and feedbac ones named fb*)...\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seed", required_argument, NULL, 's' },
+		{ "first", required_argument, NULL, 'f' },
+		{ "cases", required_argument, NULL, 'n' },
+		{ "ram", required_argument, NULL, 'r' },
+		{ "ram2", required_argument, NULL, 'R' },
+		{ "ssd", required_argument, NULL, 'S' },
+		{ "dssd", required_argument, NULL, 'D' },
+		{ "blank", required_argument, NULL, 'b' },
+		{ "small", required_argument, NULL, 'm' },
+		{ "fb-dev", required_argument, NULL, 'F' },
+		{ "target", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mode;
+	int c;
+
+	if (argc < 2)
+		print_usage();
+	mode = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		if (fz_run_option(&sel, c, optarg))
+			continue;
+		switch (c) {
+		case 'r':
+			env.ram = optarg;
+			break;
+		case 'R':
+			env.ram2 = optarg;
+			break;
+		case 'S':
+			env.ssd = optarg;
+			break;
+		case 'D':
+			env.dssd = optarg;
+			break;
+		case 'b':
+			env.blank = optarg;
+			break;
+		case 'm':
+			env.small = optarg;
+			break;
+		case 'F':
+			env.fb_dev = optarg;
+			break;
+		case 't':
+			if (nr_msg_targets < (int)ARRAY_SIZE(msg_targets))
+				msg_targets[nr_msg_targets++] = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		default:
+			print_usage();
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	dm_log_with_errno_init(dm_log);
+	dm_udev_set_sync_support(0);
+	if (!strcmp(mode, "list"))
+		return list_tables();
+	if (!strcmp(mode, "tables")) {
+		if (!env.ram || !env.ram2 || !env.ssd || !env.dssd || !env.blank ||
+		    !env.small || !env.fb_dev)
+			print_usage();
+		return run_tables();
+	}
+	if (!strcmp(mode, "messages")) {
+		if (!nr_msg_targets)
+			print_usage();
+		return run_messages();
+	}
+	if (!strcmp(mode, "disk")) {
+		if (!env.ram || !env.ram2 || !env.ssd || !env.dssd)
+			print_usage();
+		return run_disk();
+	}
+	print_usage();
+	return 2;
+}
