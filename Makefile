@@ -7,6 +7,7 @@
 #   make modules               build the modules for every kernel in KVERS
 #   make unit                  userspace unit tests (ASan + UBSan)
 #   make vm-test T=<name> KVER=<6.1|6.12>   one guest test (tests/guest/[<group>/]<name>.sh)
+#   make check-debug           the VM suite on a 6.1 debug kernel (KASAN, lockdep, ...)
 #   make vm-shell [KVER=...]   interactive guest with our modules loaded
 #   make lint                  checkpatch + sparse (C=1) + shellcheck
 #   make crash-soak N=<runs> KVER=...   more crash-point replay runs (tests/crash/README)
@@ -45,7 +46,7 @@ tools_common := tools/lib/hdm.c tools/lib/msg.c tools/lib/opts.c tools/lib/sysde
 tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h purec-user.h
 
 .PHONY: crash-soak fuzz fuzz-tools
-.PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch shellcheck clean bench-hims \
+.PHONY: all deps demo modules unit check check-debug vm-test vm-shell lint sparse checkpatch shellcheck clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
 
 all: modules
@@ -280,6 +281,21 @@ check: deps
 			$(guest_tests) > $(build)/vm-$$k.log 2>&1 & \
 	done; wait; cat $(addprefix $(build)/vm-,$(addsuffix .log,$(KVERS)))
 	@tests/summary.sh $(results)
+
+# The whole VM suite on 6.1 built from Debian's source with KASAN, lockdep,
+# kmemleak, UBSAN and the debug-object checks (tests/vm/debug-kernel.sh): the
+# first run builds that kernel, later ones reuse it.  KVER=6.1-debug works
+# with vm-test and vm-shell too.
+check-debug: deps tools
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory modules-6.1-debug || exit 1; \
+	echo "debug kernel and modules ready after $$(($$(date +%s) - start)) s"; \
+	rm -f $(build)/check-debug-results.txt; \
+	tests/vm/run.sh --kver 6.1-debug --ko $(build)/ko-6.1-debug --out $(build)/vm/6.1-debug \
+		--summary $(build)/check-debug-results.txt $(guest_tests); rc=$$?; \
+	echo "check-debug: $$(grep -c '^PASS' $(build)/check-debug-results.txt) passed," \
+		"$$(grep -c '^FAIL' $(build)/check-debug-results.txt) failed in $$(($$(date +%s) - start)) s"; \
+	exit $$rc
 
 clean:
 	rm -rf $(build)

@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs="make gcc libc6-dev qemu-system-x86 busybox-static fio dwarves sparse kmod
 	udev xz-utils zstd cpio bc libdevmapper-dev util-linux e2fsprogs
-	linux-source-6.1 libubsan1 libasan8 lvm2 dkms debootstrap shellcheck"
+	linux-source-6.1 flex bison libelf-dev libubsan1 libasan8 lvm2 dkms debootstrap shellcheck"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

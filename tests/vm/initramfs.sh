@@ -5,7 +5,7 @@
 # a cached base (busybox, host programs and their libraries, kernel modules)
 # and a small overlay with this tree's modules, init and tests, rebuilt each run.
 #
-# usage: initramfs.sh <6.1|6.12> <dir-with-our-.ko-files|-> <out.cpio>
+# usage: initramfs.sh <6.1|6.12|6.1-debug> <dir-with-our-.ko-files|-> <out.cpio>
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -21,6 +21,8 @@ list() { grep -v '^[[:space:]]*\(#\|$\)' "$1"; }
 base_key() {
 	{
 		echo "$krel"
+		# A rebuilt debug kernel keeps its release name; depmod's time is new.
+		stat -c %Y "$kroot/lib/modules/$krel/modules.dep"
 		cat "$here/initramfs.sh" "$here/guest-binaries" "$here/guest-modules"
 		list "$here/guest-binaries" | xargs sha256sum
 		sha256sum "$(command -v busybox)"

@@ -5,13 +5,15 @@
 # apt-get download + dpkg-deb -x.  Installing the packages would run initramfs
 # and DKMS hooks on this host, which we neither need nor want.
 #
-# usage: kernel.sh <6.1|6.12> <kdir|krel|vmlinux|root|fetch>
+# usage: kernel.sh <6.1|6.12|6.1-debug> <kdir|krel|vmlinux|root|fetch>
+# 6.1-debug is built from Debian's source package (tests/vm/debug-kernel.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
-series=${1:?usage: kernel.sh <6.1|6.12> <kdir|krel|vmlinux|root|fetch>}
+series=${1:?usage: kernel.sh <6.1|6.12|6.1-debug> <kdir|krel|vmlinux|root|fetch>}
 what=${2:-fetch}
+[ "$series" = 6.1-debug ] && exec "$here/debug-kernel.sh" "$what"
 
 # Newest version apt offers; never a hard-coded ABI number.
 resolve() {
@@ -35,7 +37,7 @@ resolve() {
 		pkgs="$img linux-headers-$krel linux-headers-${krel%-amd64}-common linux-kbuild-${krel%-amd64}"
 		;;
 	*)
-		die "unknown kernel series '$series' (want 6.1 or 6.12)"
+		die "unknown kernel series '$series' (want 6.1, 6.12 or 6.1-debug)"
 		;;
 	esac
 }

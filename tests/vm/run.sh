@@ -3,7 +3,7 @@
 #
 # Run guest tests in VMs booting one of Debian's kernels under TCG.
 #
-# usage: run.sh --kver <6.1|6.12> [--ko DIR] [--out DIR] [--summary FILE]
+# usage: run.sh --kver <6.1|6.12|6.1-debug> [--ko DIR] [--out DIR] [--summary FILE]
 #               [--shell] [--verbose] <test> ...
 #
 # A test is named by its script's path from the top of the tree without
@@ -68,6 +68,16 @@ host_load() {
 	awk -v n="$(nproc)" '{ f = int($1 * 100 / n); print (f < 100 ? 100 : (f > 400 ? 400 : f)) }' /proc/loadavg
 }
 
+# The debug kernel (KASAN, lockdep, kmemleak: tests/vm/debug-kernel.sh) runs
+# its kernel code several times slower: the guest stretches each test's
+# timeout by hims.kslow (percent), the host its own waits by the same.
+# kasan_multi_shot: KASAN reports every bug, not only a boot's first, so a
+# later test's report is not lost to an earlier one.
+kslow=100 kargs=''
+case "$kver" in
+*-debug) kslow=${HIMS_DEBUG_SLOW:-300} kargs=" kasan_multi_shot hims.kslow=$kslow" ;;
+esac
+
 # qemu_boot <dir> <tests,comma> <boot#> <memory> <nvme-size|""> <disk>...
 # Leaves results.log and console.log in <dir>; returns when qemu is gone.
 qemu_boot() {
@@ -95,7 +105,7 @@ qemu_boot() {
 	fi
 	rm -f "$dir/results.log" "$dir/console.log" "$dir/qmp.sock"
 	touch "$dir/results.log"
-	local extra=${HIMS_SEED:+ hims.seed=$HIMS_SEED}${CRASH_POINTS:+ hims.crash_points=$CRASH_POINTS}
+	local extra=$kargs${HIMS_SEED:+ hims.seed=$HIMS_SEED}${CRASH_POINTS:+ hims.crash_points=$CRASH_POINTS}
 	extra+=${HIMS_FUZZ_N:+ hims.fuzz_n=$HIMS_FUZZ_N}${HIMS_FUZZ_FIRST:+ hims.fuzz_first=$HIMS_FUZZ_FIRST}
 	[ -z "${CRASH_MODES:-}" ] || extra+=" hims.crash_modes=$(echo "$CRASH_MODES" | tr -s ' ' ,)"
 	local cmd=(qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2
@@ -155,9 +165,9 @@ qemu_boot() {
 		[ $((polls % 10)) = 1 ] && load=$(host_load)
 		# The guest stretched a test's timeout itself; only the grace is ours.
 		if [ -n "$current" ]; then
-			deadline=$((since + limit + ${HIMS_HANG_GRACE:-60} * load / 100))
+			deadline=$((since + limit + ${HIMS_HANG_GRACE:-60} * load * kslow / 10000))
 		else
-			deadline=$((since + wait_s * load / 100))
+			deadline=$((since + wait_s * load * kslow / 10000))
 		fi
 		if [ "$now" -gt "$deadline" ]; then
 			echo "HOSTTIMEOUT ${current:-boot}" >> "$dir/results.log"
