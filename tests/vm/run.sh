@@ -15,7 +15,8 @@
 #   # memory: <size>       guest RAM (default 2G)
 #   # nvme: <size>         also attach an emulated NVMe drive of that size
 # HIMS_SEED=<n> is exported to the tests as HIMS_SEED (make crash-soak), and
-# CRASH_MODES="<mode> ..." and CRASH_POINTS=<n> as themselves (crash-replay).
+# CRASH_MODES="<mode> ..." and CRASH_POINTS=<n> as themselves (crash-replay),
+# SOAK_MIN=<minutes> as SOAK_MIN to the tests with a "# soak:" line (make soak).
 # HIMS_EXTRA_DISK=<image> attaches one more raw image, read-only, as the last
 # virtio disk (after the test's disks).
 # One-boot tests share boots; a test of several boots gets its own disks and
@@ -95,6 +96,7 @@ qemu_boot() {
 	rm -f "$dir/results.log" "$dir/console.log" "$dir/qmp.sock"
 	touch "$dir/results.log"
 	local extra=${HIMS_SEED:+ hims.seed=$HIMS_SEED}${CRASH_POINTS:+ hims.crash_points=$CRASH_POINTS}
+	extra+=${SOAK_MIN:+ hims.soak_min=$SOAK_MIN}
 	[ -z "${CRASH_MODES:-}" ] || extra+=" hims.crash_modes=$(echo "$CRASH_MODES" | tr -s ' ' ,)"
 	local cmd=(qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2
 		-m "$mem" -nodefaults -no-reboot -display none
