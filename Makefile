@@ -46,7 +46,7 @@ tools_common := tools/lib/hdm.c tools/lib/msg.c tools/lib/opts.c tools/lib/sysde
 	tools/lib/json.c tools/lib/toolutil.c
 tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h purec-user.h
 
-.PHONY: crash-soak
+.PHONY: crash-soak soak
 .PHONY: all deps demo modules unit check vm-test vm-shell lint sparse checkpatch shellcheck clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
 
@@ -245,6 +245,13 @@ crash-soak: deps modules-$(KVER) tools
 		HIMS_SEED=$$i tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) \
 			--out $(build)/vm-soak/$(KVER)-$$i tests/guest/crash/crash-replay || fail=1; \
 	done; exit $$fail
+
+# The lifecycle soak (tests/guest/soak/lifecycle-soak.sh) for MIN minutes on
+# KVER; make check runs it for the minutes its "# soak:" line says.
+MIN ?= 10
+soak: deps modules-$(KVER) tools
+	SOAK_MIN=$(MIN) tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) \
+		--out $(build)/vm-soak/$(KVER)-lifecycle tests/guest/soak/lifecycle-soak
 
 # The main job: build, boot, create a hims device, show it working, cut the
 # power, boot again and show the data restored (KVER=6.12 for the other kernel).
