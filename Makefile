@@ -45,7 +45,7 @@ tools_common := tools/lib/hdm.c tools/lib/msg.c tools/lib/opts.c tools/lib/sysde
 	tools/lib/json.c tools/lib/toolutil.c
 tools_deps := $(wildcard tools/*.[ch] tools/lib/*.[ch]) dm-hims/hims-format.c dm-hims/hims-format.h purec.h purec-user.h
 
-.PHONY: crash-soak fuzz fuzz-tools
+.PHONY: crash-soak fuzz fuzz-tools soak
 .PHONY: all deps demo modules unit check check-debug vm-test vm-shell lint sparse checkpatch shellcheck clean bench-hims \
 	tools dkms-install install-tools bench-feedbac
 
@@ -309,6 +309,13 @@ SEED ?= 1
 crash-soak: deps modules-$(KVER) tools
 	@tests/vm/crash-soak.sh --kver $(KVER) --ko $(build)/ko-$(KVER) \
 		--out $(build)/vm-soak --runs $(N) --first $(SEED)
+
+# The lifecycle soak (tests/guest/soak/lifecycle-soak.sh) for MIN minutes on
+# KVER; make check runs it for the minutes its "# soak:" line says.
+MIN ?= 10
+soak: deps modules-$(KVER) tools
+	SOAK_MIN=$(MIN) tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) \
+		--out $(build)/vm-soak/$(KVER)-lifecycle tests/guest/soak/lifecycle-soak
 
 # The main job: build, boot, create a hims device, show it working, cut the
 # power, boot again and show the data restored (KVER=6.12 for the other kernel).

@@ -17,6 +17,7 @@
 # HIMS_SEED=<n> is exported to the tests as HIMS_SEED (make crash-soak), and
 # CRASH_MODES="<mode> ..." and CRASH_POINTS=<n> as themselves (crash-replay),
 # HIMS_FUZZ_N=<n> and HIMS_FUZZ_FIRST=<i> as themselves (fuzz-kernel: make fuzz N=).
+# SOAK_MIN=<minutes> as SOAK_MIN to the tests with a "# soak:" line (make soak).
 # HIMS_EXTRA_DISK=<image> attaches one more raw image, read-only, as the last
 # virtio disk (after the test's disks).
 # One-boot tests share boots; a test of several boots gets its own disks and
@@ -107,6 +108,7 @@ qemu_boot() {
 	touch "$dir/results.log"
 	local extra=$kargs${HIMS_SEED:+ hims.seed=$HIMS_SEED}${CRASH_POINTS:+ hims.crash_points=$CRASH_POINTS}
 	extra+=${HIMS_FUZZ_N:+ hims.fuzz_n=$HIMS_FUZZ_N}${HIMS_FUZZ_FIRST:+ hims.fuzz_first=$HIMS_FUZZ_FIRST}
+	extra+=${SOAK_MIN:+ hims.soak_min=$SOAK_MIN}
 	[ -z "${CRASH_MODES:-}" ] || extra+=" hims.crash_modes=$(echo "$CRASH_MODES" | tr -s ' ' ,)"
 	local cmd=(qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2
 		-m "$mem" -nodefaults -no-reboot -display none
