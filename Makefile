@@ -143,9 +143,9 @@ $(TOOLS_DIR)/hims-crashwl: $(crash_deps) dm-hims/hims-format.c dm-hims/hims-form
 # The fuzzer (tests/fuzz/README).  hims-fuzz, the kernel half, in
 # TOOLS_DIR so that the guest has it; fuzz-tools, the userspace half, with
 # the sanitizers and himsctl's and hims-check's main() linked in.
-fuzz_gen := tests/fuzz/fuzz-gen.c dm-hims/hims-format.c dm-hims/hims-dedup.c dm-hims/hims-dedup-check.c \
+fuzz_gen := tests/fuzz/fuzz-gen.c dm-hims/hims-format.c $(dedup_core) dm-hims/hims-dedup-check.c \
 	tools/lib/hims-hints.c tools/lib/toolutil.c
-fuzz_deps := $(wildcard tests/fuzz/*.[ch]) $(tools_deps) dm-hims/hims-dedup.c dm-hims/hims-dedup.h
+fuzz_deps := $(wildcard tests/fuzz/*.[ch]) $(tools_deps) $(dedup_core) dm-hims/hims-dedup.h
 $(TOOLS_DIR)/hims-fuzz: $(fuzz_deps)
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -o $@ tests/fuzz/hims-fuzz.c $(fuzz_gen) -ldevmapper
@@ -155,7 +155,7 @@ $(build)/fuzz/fuzz-tools: $(fuzz_deps) $(himsctl_srcs)
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/fuzz/fuzz-tools.c tests/fuzz/fuzz-himsctl.c \
 		tests/fuzz/fuzz-hims-check.c $(filter-out tools/himsctl.c,$(himsctl_srcs)) \
 		tests/fuzz/fuzz-gen.c tools/lib/hims-status.c tools/lib/hims-hints.c \
-		tools/lib/ramdev.c dm-hims/hims-format.c dm-hims/hims-dedup.c \
+		tools/lib/ramdev.c dm-hims/hims-format.c $(dedup_core) \
 		dm-hims/hims-dedup-check.c $(tools_common) -ldevmapper
 
 # make fuzz-tools: the userspace half, FUZZ_TOOLS_N cases (make check: 4000).
