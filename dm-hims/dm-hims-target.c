@@ -101,6 +101,18 @@ static void hims_postsuspend(struct dm_target *ti)
 		hc->restore.parked = true;
 	}
 	WRITE_ONCE(hc->suspended, true);
+	if (!hims_restore_quiesce(hc)) {
+		/*
+		 * Killed with a restore copy in flight, which may still land
+		 * in RAM: the unfinished restore makes the header "dirty but
+		 * incomplete", so no table loads over RAM meanwhile.
+		 */
+		DMERR("%s: suspend interrupted with a restore copy in flight",
+		      dm_table_device_name(ti->table));
+		if (hc->loaded)
+			hims_mark_ram_newer(hc);
+		return;
+	}
 	cancel_work_sync(&hc->dedup.commit_work);
 	/*
 	 * Killable, like the restore it may finish: an SSD that does not

@@ -336,6 +336,7 @@ int hims_restore_block(struct hims_c *hc, u64 block);
 bool hims_range_not_restoring(struct hims_c *hc, u64 first, u64 last);
 int hims_restore_thread(void *data);
 void hims_restore_rearm(struct hims_c *hc);
+bool hims_restore_quiesce(struct hims_c *hc);
 bool hims_restore_finish(struct hims_c *hc);
 
 /* hims-dedup-glue.c */

@@ -280,6 +280,18 @@ int hims_restore_thread(void *data)
 }
 
 /*
+ * Postsuspend, with the thread parked: wait for the copy the thread may
+ * have left in flight when it parked.  It must end before postsuspend
+ * returns: a reload resumes the new table before it destroys this one,
+ * so a copy landing later could overwrite what the new table wrote.
+ * False if a fatal signal ended the wait with the copy still in flight.
+ */
+bool hims_restore_quiesce(struct hims_c *hc)
+{
+	return hims_restore_copy_wait(hc, true);
+}
+
+/*
  * Postsuspend, with the thread parked: restore every block still missing,
  * retries included.  Returns whether RAM now holds every block.  A fatal
  * signal to the process suspending (or removing) the device ends it
