@@ -635,7 +635,14 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 		*error = "Unsupported dedup configuration";
 		return -EINVAL;
 	}
-	/* Refuse it here: kvzalloc() warns over INT_MAX, and could OOM below. */
+	/*
+	 * Refuse it here: kvzalloc() warns (a panic with panic_on_warn) over
+	 * INT_MAX whatever the memory, and could OOM the host below that.
+	 */
+	if (bytes > INT_MAX) {
+		*error = "Dedup map and index need over 2 GiB: lower index_entries or dedup";
+		return -EINVAL;
+	}
 	if (bytes > ((u64)totalram_pages() << PAGE_SHIFT) / 4) {
 		*error = "Dedup map and index need over a quarter of memory: lower index_entries";
 		return -ENOMEM;
