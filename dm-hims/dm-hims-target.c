@@ -294,6 +294,7 @@ static void hims_init_context(struct dm_target *ti, struct hims_c *hc)
 	hc->ti = ti;
 	spin_lock_init(&hc->lock);
 	mutex_init(&hc->meta.lock);
+	mutex_init(&hc->mode_lock);
 	init_waitqueue_head(&hc->wb.wait);
 	init_waitqueue_head(&hc->progress_wait);
 	init_completion(&hc->restore.copy.done);
@@ -607,6 +608,20 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+/* Set the mode; returns this change's generation, @old the mode before. */
+static u64 hims_set_mode(struct hims_c *hc, enum hims_mode mode, enum hims_mode *old)
+{
+	u64 gen;
+
+	mutex_lock(&hc->mode_lock);
+	if (old)
+		*old = hc->mode;
+	WRITE_ONCE(hc->mode, mode);
+	gen = ++hc->mode_gen;
+	mutex_unlock(&hc->mode_lock);
+	return gen;
+}
+
 static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 			char *result, unsigned int maxlen)
 {
@@ -644,23 +659,28 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 	if (argc == 2 && !strcasecmp(argv[0], "mode")) {
 		if (!strcasecmp(argv[1], "async")) {
-			WRITE_ONCE(hc->mode, HIMS_ASYNC);
+			hims_set_mode(hc, HIMS_ASYNC, NULL);
 			return 0;
 		}
 		if (!strcasecmp(argv[1], "sync")) {
-			enum hims_mode old = READ_ONCE(hc->mode);
+			enum hims_mode old;
+			u64 gen = hims_set_mode(hc, HIMS_SYNC, &old);
 
 			/*
 			 * New writes go through, or wait for their block's
 			 * writeback; what is dirty is written back now, until
 			 * writes that were on their way when we switched are too.
 			 * Killed or failed, the mode is as before, as the
-			 * error says; the writeback it started goes on.
+			 * error says, unless a later message changed it; the
+			 * writeback it started goes on.
 			 */
-			WRITE_ONCE(hc->mode, HIMS_SYNC);
 			r = hims_drain_all(hc);
-			if (r)
-				WRITE_ONCE(hc->mode, old);
+			if (r) {
+				mutex_lock(&hc->mode_lock);
+				if (hc->mode_gen == gen)
+					WRITE_ONCE(hc->mode, old);
+				mutex_unlock(&hc->mode_lock);
+			}
 			return r;
 		}
 		DMWARN("mode: want sync or async, not '%s'", argv[1]);

@@ -43,6 +43,7 @@ enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
  *
  * Lock order, outermost first:
  *
+ *   mode_lock          (mutex)    mode changes (never held while waiting)
  *   dedup.commit_lock  (mutex)    one dedup commit at a time
  *   dedup.lock         (mutex)    the dedup core; sleeps inside (block I/O)
  *   meta.lock          (mutex)    meta.page and meta.copy_page
@@ -216,7 +217,13 @@ struct hims_c {
 	struct dm_dev *ssd_dev;
 	struct hims_geometry geo;	/* [once] */
 	u8 uuid[HIMS_UUID_SIZE];	/* [once] */
-	enum hims_mode mode;		/* WRITE_ONCE by the mode message */
+	enum hims_mode mode;		/* WRITE_ONCE under mode_lock */
+	/*
+	 * mode_lock: mode changes, so that a failed "mode sync" restores
+	 * the old mode only if no later message changed it (@mode_gen).
+	 */
+	struct mutex mode_lock;
+	u64 mode_gen;			/* [mode_lock] mode changes so far */
 
 	spinlock_t lock;		/* see "Locking" above */
 	int error;			/* [lock] sticky: the device's error state */
