@@ -468,6 +468,18 @@ static int hims_start_threads(struct dm_target *ti, struct hims_c *hc)
 	return 0;
 }
 
+/* What dm core sends the target: flushes always, discards with dedup. */
+static void hims_set_target_limits(struct dm_target *ti, struct hims_c *hc)
+{
+	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
+	if (hims_dedup_on(hc)) {
+		ti->num_discard_bios = 1;
+		ti->discards_supported = true;
+	}
+	ti->per_io_data_size = sizeof(struct hims_bio);
+}
+
 /*
  * <ram_dev> <ssd_dev> <sync|async> [<#opt_args> <opt_arg>*]
  */
@@ -539,13 +551,7 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto bad;
 	}
 
-	ti->num_flush_bios = 1;
-	ti->flush_supported = true;
-	if (hims_dedup_on(hc)) {
-		ti->num_discard_bios = 1;
-		ti->discards_supported = true;
-	}
-	ti->per_io_data_size = sizeof(struct hims_bio);
+	hims_set_target_limits(ti, hc);
 	return 0;
 bad:
 	hims_free(hc);
