@@ -45,7 +45,32 @@ bool hims_end_write(struct hims_c *hc, u64 first, u32 nr)
 	return kick;
 }
 
-/* No block of [first, last] is under writeback or full of writes. */
+/*
+ * A block of [first, last] is dirty with a write a flush waits for.  New
+ * writes to it wait until writeback has copied it: writeback skips a block
+ * with a write in flight, so writes overlapping without a pause would
+ * otherwise hold the flush for as long as they keep coming.  Not in the
+ * error state, where writeback stops and flushes fail anyway.
+ */
+static bool hims_range_flushing(struct hims_c *hc, u64 first, u64 last)
+{
+	u64 b;
+
+	lockdep_assert_held(&hc->lock);
+
+	if (hc->error)
+		return false;
+	for (b = first; b <= last; b++)
+		if (hc->blocks.state[b] & HIMS_BLK_DIRTY &&
+		    hc->blocks.lrw_seq[b] <= hc->wb.flush_target)
+			return true;
+	return false;
+}
+
+/*
+ * No block of [first, last] is under writeback, full of writes or held
+ * for a flush.
+ */
 bool hims_range_writable(struct hims_c *hc, u64 first, u64 last)
 {
 	unsigned long flags;
@@ -56,6 +81,7 @@ bool hims_range_writable(struct hims_c *hc, u64 first, u64 last)
 	for (b = first; b <= last && r; b++)
 		r = !(hc->blocks.state[b] & HIMS_BLK_WRITEBACK) &&
 			hc->blocks.lrw_writing[b] < HIMS_LRW_MAX_WRITING;
+	r = r && !hims_range_flushing(hc, first, last);
 	spin_unlock_irqrestore(&hc->lock, flags);
 	return r;
 }
@@ -109,9 +135,11 @@ static int hims_write_ram_tier(struct hims_c *hc, struct bio *bio,
 	/*
 	 * Writeback must never copy a block while a write lands in it: wait
 	 * for a copy in flight to end (in the worker), and keep the block
-	 * from being copied until this write ends.
+	 * from being copied until this write ends.  A block a flush waits
+	 * for is copied first (see hims_range_flushing()).
 	 */
-	if (!hims_lrw_write_begin(&hc->blocks.lrw, first, nr)) {
+	if (hims_range_flushing(hc, first, last) ||
+	    !hims_lrw_write_begin(&hc->blocks.lrw, first, nr)) {
 		spin_unlock_irqrestore(&hc->lock, flags);
 		return HIMS_DEFER;
 	}
