@@ -365,7 +365,7 @@ hims_phase() { # hims_phase <sync|async> <0|1: dedup>
 	hims_check_ok
 	oom_check
 	[ "$SWAPMAX" -gt 0 ] || fail "the swap on hims was never used: no memory pressure"
-	echo "hims $MODE dedup=$DEDUP: rounds $ROUNDS, suspends $SUSP, reloads $RELOAD," \
+	echo "hims $1 dedup=$DEDUP: rounds $ROUNDS, suspends $SUSP, reloads $RELOAD," \
 		"mode switches $SWITCH, flushes $FLUSH, swap-device switches+flushes $SWAPOPS," \
 		"module reloads $MODS ($RESTORES with brd reloaded: restores from the SSD), fio jobs $JOBS, fio verified $(($(kib_total) / 1024)) MiB," \
 		"checksummed $MD5_MIB MiB, swap used up to $SWAPMAX KiB"
