@@ -125,7 +125,17 @@ static int run_cmd(const char *fmt, ...)
 	return 0;
 }
 
-/* Issues the next mark into the log; call with mark_lock held. */
+/*
+ * Issues the next mark into the log; call with mark_lock held.
+ *
+ * dm-log-writes logs a plain write with the first flush mapped after it
+ * completed, at that flush's completion.  With two flushes in flight, the
+ * one mapped later can complete first: the sync we mark completed with it,
+ * yet the writes it covers are in the earlier flush's group, logged after
+ * our mark, and a replay would count them volatile there.  So the log
+ * waits for every bio in flight (each flush logs its group) before the
+ * mark.  A write no flush covered is still logged after the mark.
+ */
 static u64 next_mark(void)
 {
 	u64 k = ++W.marks;
@@ -135,7 +145,7 @@ static u64 next_mark(void)
 	if (!W.o->log || !*W.o->log)
 		return k;
 	snprintf(msg, sizeof(msg), "mark crw%llu", (unsigned long long)k);
-	if (hdm_message(W.o->log, msg)) {
+	if (hdm_quiesce(W.o->log) || hdm_message(W.o->log, msg)) {
 		fprintf(stderr, "hims-crashwl: %s: message '%s' failed\n",
 			W.o->log, msg);
 		W.failed = 1;
