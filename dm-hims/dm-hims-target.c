@@ -73,6 +73,20 @@ static int hims_preresume(struct dm_target *ti)
 
 	if (hc->loaded)
 		return 0;
+	/*
+	 * Formatted here, not in the constructor: the table this one
+	 * replaces has written back and stopped writing to the SSD by now,
+	 * and a table refused after our constructor ran wrote nothing.
+	 */
+	if (hc->formatting) {
+		char *error;
+
+		r = hims_format(hc, &error);
+		if (r) {
+			DMERR("%s: %s: %d", dm_table_device_name(ti->table), error, r);
+			return r;
+		}
+	}
 	r = hims_load(hc);
 	if (!r)
 		hc->loaded = true;
@@ -544,13 +558,6 @@ static int hims_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = hims_start_threads(ti, hc);
 	if (r)
 		goto bad;
-	/* Last: nothing after it refuses the table. */
-	if (hc->formatting) {
-		r = hims_format(hc, &ti->error);
-		if (r)
-			goto bad;
-	}
-
 	hims_set_target_limits(ti, hc);
 	return 0;
 bad:

@@ -228,7 +228,7 @@ struct hims_c {
 	spinlock_t lock;		/* see "Locking" above */
 	int error;			/* [lock] sticky: the device's error state */
 	bool loaded;			/* the first preresume loaded the metadata */
-	bool formatting;		/* ctr: the SSD is formatted at its end */
+	bool formatting;		/* the SSD is formatted at first resume */
 	bool suspended;			/* WRITE_ONCE in postsuspend/resume */
 
 	struct hims_blocks blocks;

@@ -675,7 +675,7 @@ int hims_dedup_alloc(struct hims_c *hc, char **error)
 	 * Refuse damaged metadata now, with a message, rather than in resume;
 	 * the load reads the records again, as a table being replaced may
 	 * commit meanwhile.  Nothing here writes to the SSD.  A format at the
-	 * end of the constructor writes them.
+	 * first resume writes them.
 	 */
 	if (hc->formatting)
 		return 0;

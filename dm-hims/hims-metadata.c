@@ -246,8 +246,9 @@ int hims_load(struct hims_c *hc)
 
 /*
  * Check the SSD's superblock.  A blank SSD, or any with @format, is to be
- * formatted (hc->formatting): by hims_format(), at the end of the
- * constructor, so that a table refused for any other reason writes nothing.
+ * formatted (hc->formatting): by hims_format(), at the table's first
+ * resume, so that a refused table writes nothing and a reload never
+ * formats under the live table.
  */
 int hims_open_superblock(struct hims_c *hc, bool format, char **error)
 {

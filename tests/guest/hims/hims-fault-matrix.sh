@@ -57,7 +57,7 @@ keep() { # keep <block>...
 	for b; do get "$b" | md5sum > "keep.$b" || rfail "cannot read block $b"; done
 }
 
-row superblock "the superblock write at format fails: the table is refused"
+row superblock "the superblock write at format fails: the first resume, and the create, fail"
 ssd_fail 0 1 writes
 if dmsetup create $name --table "${table% 4 *} 5 $opts format" 2>/dev/null; then
 	rfail "a format whose superblock write failed was accepted"
