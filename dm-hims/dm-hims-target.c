@@ -27,9 +27,9 @@ bool hims_set_error(struct hims_c *hc, int error)
 	first = !hc->error;
 	if (first)
 		hc->error = error;
+	hims_release_held(hc);
 	spin_unlock_irqrestore(&hc->lock, flags);
 	hims_kick_writeback(hc);
-	wake_up_all(&hc->progress_wait);
 	return first;
 }
 
@@ -319,6 +319,7 @@ static void hims_init_context(struct dm_target *ti, struct hims_c *hc)
 	mutex_init(&hc->dedup.commit_lock);
 	bio_list_init(&hc->dedup.bios);
 	bio_list_init(&hc->deferred);
+	bio_list_init(&hc->held);
 	bio_list_init(&hc->wb.flush_waiters);
 	hc->wb.age_mark_time = jiffies;
 }

@@ -239,6 +239,7 @@ struct hims_c {
 	struct hims_dedup_ctx dedup;
 
 	struct bio_list deferred;	/* [lock] writes for the defer worker */
+	struct bio_list held;		/* [lock] deferred, waiting to be writable */
 	struct workqueue_struct *wq;	/* defer, dedup and commit work */
 	struct work_struct defer_work;
 	wait_queue_head_t progress_wait;	/* restore, writeback, drain progress */
@@ -265,6 +266,7 @@ struct hims_bio {
 };
 
 #define HIMS_DEFER	(-1000)
+#define HIMS_HELD	(-1001)
 
 static inline struct hims_bio *hims_bio(struct bio *bio)
 {
@@ -311,7 +313,7 @@ bool hims_set_error(struct hims_c *hc, int error);
 
 /* hims-map.c */
 bool hims_range_has(struct hims_c *hc, u64 first, u64 last, u8 bits);
-bool hims_range_writable(struct hims_c *hc, u64 first, u64 last);
+void hims_release_held(struct hims_c *hc);
 bool hims_end_write(struct hims_c *hc, u64 first, u32 nr);
 int hims_map(struct dm_target *ti, struct bio *bio);
 int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);

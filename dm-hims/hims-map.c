@@ -37,7 +37,7 @@ bool hims_end_write(struct hims_c *hc, u64 first, u32 nr)
 	lockdep_assert_held(&hc->lock);
 
 	if (hims_lrw_write_end(lrw, first, nr))
-		wake_up_all(&hc->progress_wait);
+		hims_release_held(hc);
 	for (b = first; b < first + nr && !kick; b++)
 		kick = !lrw->writing[b] && lrw->state[b] & HIMS_BLK_DIRTY &&
 			(lrw->seq[b] <= hc->wb.flush_target ||
@@ -71,19 +71,54 @@ static bool hims_range_flushing(struct hims_c *hc, u64 first, u64 last)
  * No block of [first, last] is under writeback, full of writes or held
  * for a flush.
  */
-bool hims_range_writable(struct hims_c *hc, u64 first, u64 last)
+static bool hims_range_writable(struct hims_c *hc, u64 first, u64 last)
 {
-	unsigned long flags;
 	bool r = true;
 	u64 b;
 
-	spin_lock_irqsave(&hc->lock, flags);
+	lockdep_assert_held(&hc->lock);
+
 	for (b = first; b <= last && r; b++)
 		r = !(hc->blocks.state[b] & HIMS_BLK_WRITEBACK) &&
 			hc->blocks.lrw_writing[b] < HIMS_LRW_MAX_WRITING;
-	r = r && !hims_range_flushing(hc, first, last);
+	return r && !hims_range_flushing(hc, first, last);
+}
+
+/*
+ * Park a deferred write until [first, last] is writable, rather than wait
+ * in the worker: a block a flush waits for may take the whole writeback
+ * of what was dirty before it, and the worker's other writes (other
+ * blocks, first writes) must not queue behind it.  True when parked.
+ */
+static bool hims_hold_unless_writable(struct hims_c *hc, struct bio *bio,
+				      u64 first, u64 last)
+{
+	unsigned long flags;
+	bool hold;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	hold = !hims_range_writable(hc, first, last);
+	if (hold)
+		bio_list_add(&hc->held, bio);
 	spin_unlock_irqrestore(&hc->lock, flags);
-	return r;
+	return hold;
+}
+
+/*
+ * A block may have become writable (a write or a copy ended, or the error
+ * state, where nothing is held for a flush): the parked writes go back to
+ * the worker, which parks again those still waiting.
+ */
+void hims_release_held(struct hims_c *hc)
+{
+	lockdep_assert_held(&hc->lock);
+
+	wake_up_all(&hc->progress_wait);
+	if (bio_list_empty(&hc->held))
+		return;
+	bio_list_merge(&hc->deferred, &hc->held);
+	bio_list_init(&hc->held);
+	queue_work(hc->wq, &hc->defer_work);
 }
 
 /* A block partly covered by the bio whose RAM copy is not yet restored. */
@@ -355,7 +390,10 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	return held ? DM_ENDIO_INCOMPLETE : DM_ENDIO_DONE;
 }
 
-/* Do what a deferred write waits for; may sleep. */
+/*
+ * Do what a deferred write waits for; may sleep.  HIMS_HELD: parked until
+ * its blocks are writable.
+ */
 static int hims_prepare_write(struct hims_c *hc, struct bio *bio)
 {
 	sector_t sector = bio->bi_iter.bi_sector;
@@ -369,7 +407,8 @@ static int hims_prepare_write(struct hims_c *hc, struct bio *bio)
 	r = hims_persist_valid(hc, first, last);
 	if (r)
 		return r;
-	wait_event(hc->progress_wait, hims_range_writable(hc, first, last));
+	if (hims_hold_unless_writable(hc, bio, first, last))
+		return HIMS_HELD;
 	if (READ_ONCE(hc->restore.done))
 		return 0;
 	wait_event(hc->progress_wait, hims_range_not_restoring(hc, first, last));
@@ -411,6 +450,8 @@ void hims_process_deferred(struct work_struct *work)
 				break;
 			r = hims_route(hc, bio, false, GFP_NOIO);
 		} while (r == HIMS_DEFER);
+		if (r == HIMS_HELD)
+			continue;
 		if (r == DM_MAPIO_REMAPPED) {
 			dm_submit_bio_remap(bio, NULL);
 		} else {

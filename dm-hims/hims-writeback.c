@@ -42,12 +42,12 @@ static void hims_writeback_done(int read_err, unsigned long write_err, void *con
 	run->active = false;
 	hc->wb.runs_active--;
 	hc->wb.kick = true;
+	hims_release_held(hc);
 	spin_unlock_irqrestore(&hc->lock, flags);
 	if (!ok && hims_set_error(hc, -EIO))
 		DMERR("writeback to the SSD failed (read %d, write %lu): device in error state",
 		      read_err, write_err);
 	wake_up(&hc->wb.wait);
-	wake_up_all(&hc->progress_wait);
 }
 
 static bool hims_writeback_wanted(struct hims_c *hc)
