@@ -130,6 +130,12 @@ void hims_mirror_current(struct hims_c *hc)
 	mutex_unlock(&hc->meta.lock);
 }
 
+/*
+ * The load's scans of every RAM-tier block take the lock in bites of this
+ * many blocks, so that interrupts are never off for a whole large tier.
+ */
+#define HIMS_LOAD_BATCH	65536
+
 /* Forget what a failed earlier load left, so that a retry starts afresh. */
 static void hims_load_reset(struct hims_c *hc)
 {
@@ -152,16 +158,20 @@ static void hims_load_reset(struct hims_c *hc)
  */
 static void hims_load_dirty(struct hims_c *hc)
 {
-	u64 n = hc->geo.ram_blocks, b;
+	u64 n = hc->geo.ram_blocks, first, end, b;
 
 	mutex_lock(&hc->meta.lock);
 	hc->meta.ram_newer = true;
 	mutex_unlock(&hc->meta.lock);
-	spin_lock_irq(&hc->lock);
-	for (b = find_next_bit_le(hc->meta.valid, n, 0); b < n;
-	     b = find_next_bit_le(hc->meta.valid, n, b + 1))
-		hims_lrw_mark_dirty(&hc->blocks.lrw, b, ++hc->blocks.write_seq);
-	spin_unlock_irq(&hc->lock);
+	for (first = 0; first < n; first += HIMS_LOAD_BATCH) {
+		end = min(n, first + HIMS_LOAD_BATCH);
+		spin_lock_irq(&hc->lock);
+		for (b = find_next_bit_le(hc->meta.valid, end, first); b < end;
+		     b = find_next_bit_le(hc->meta.valid, end, b + 1))
+			hims_lrw_mark_dirty(&hc->blocks.lrw, b, ++hc->blocks.write_seq);
+		spin_unlock_irq(&hc->lock);
+		cond_resched();
+	}
 	DMWARN("%s: writing back every block the last table may not have",
 	       dm_table_device_name(hc->ti->table));
 }
@@ -233,10 +243,17 @@ int hims_load(struct hims_c *hc)
 		DMERR("cannot write the RAM device header: %d", r);
 		return r;
 	}
+	/* The restore thread is parked: no one reads the states meanwhile. */
+	for (i = 0; i < n; i += HIMS_LOAD_BATCH) {
+		spin_lock_irq(&hc->lock);
+		for (b = i; b < min(n, i + HIMS_LOAD_BATCH); b++)
+			hc->blocks.state[b] = test_bit_le(b, hc->meta.valid) ? 0 :
+				HIMS_BLK_RESTORED;
+		spin_unlock_irq(&hc->lock);
+		cond_resched();
+	}
 	spin_lock_irq(&hc->lock);
 	hc->restore.total = hc->meta.nr_valid;
-	for (b = 0; b < n; b++)
-		hc->blocks.state[b] = test_bit_le(b, hc->meta.valid) ? 0 : HIMS_BLK_RESTORED;
 	hc->restore.remaining = hc->meta.nr_valid;
 	hc->restore.cursor = 0;
 	WRITE_ONCE(hc->restore.done, !hc->meta.nr_valid);
