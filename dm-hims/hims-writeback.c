@@ -34,7 +34,7 @@ static void hims_writeback_done(int read_err, unsigned long write_err, void *con
 {
 	struct hims_run *run = context;
 	struct hims_c *hc = run->hc;
-	bool ok = !read_err && !write_err;
+	bool ok = !read_err && !write_err, first_error = false;
 	unsigned long flags;
 
 	spin_lock_irqsave(&hc->lock, flags);
@@ -42,9 +42,17 @@ static void hims_writeback_done(int read_err, unsigned long write_err, void *con
 	run->active = false;
 	hc->wb.runs_active--;
 	hc->wb.kick = true;
+	/*
+	 * The error state with the same lock hold: a drain woken here must
+	 * not see the failed block's retry as progress and report success.
+	 */
+	if (!ok && !hc->error) {
+		hc->error = -EIO;
+		first_error = true;
+	}
 	hims_release_held(hc);
 	spin_unlock_irqrestore(&hc->lock, flags);
-	if (!ok && hims_set_error(hc, -EIO))
+	if (first_error)
 		DMERR("writeback to the SSD failed (read %d, write %lu): device in error state",
 		      read_err, write_err);
 	wake_up(&hc->wb.wait);
@@ -157,6 +165,8 @@ static void hims_complete_flushes(struct hims_c *hc)
 		return;
 	if (!r)
 		r = hims_flush_ssd(hc);
+	if (!r)
+		r = READ_ONCE(hc->error);	/* a copy failed meanwhile */
 	status = errno_to_blk_status(r);
 	while ((bio = bio_list_pop(&ready))) {
 		hims_bio(bio)->flags |= HB_FLUSH_DONE;
@@ -204,7 +214,14 @@ static bool hims_drained(struct hims_c *hc, u64 target)
 	bool done;
 
 	spin_lock_irq(&hc->lock);
-	done = hc->error || hims_durable_seq(hc) >= target;
+	/*
+	 * In the error state too, only once no copy is in flight: a suspend
+	 * returns, and the next table may format, with none still landing.
+	 */
+	if (hc->error)
+		done = !hc->wb.runs_active;
+	else
+		done = hims_durable_seq(hc) >= target;
 	spin_unlock_irq(&hc->lock);
 	return done;
 }
@@ -231,7 +248,9 @@ static int __hims_drain(struct hims_c *hc, bool killable)
 	else if (wait_event_killable(hc->progress_wait, hims_drained(hc, target)))
 		return -EINTR;
 	r = READ_ONCE(hc->error);
-	return r ? r : hims_flush_ssd(hc);
+	if (!r)
+		r = hims_flush_ssd(hc);
+	return r ? r : READ_ONCE(hc->error);	/* a copy failed meanwhile */
 }
 
 int hims_drain(struct hims_c *hc)
