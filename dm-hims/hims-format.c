@@ -162,6 +162,8 @@ enum hims_sb_check hims_sb_check(const void *block, const struct hims_geometry *
 
 	if (all_zero(block, HIMS_BLOCK_SIZE))
 		return HIMS_SB_BLANK;
+	if (le64_to_cpu(sb->magic) == HIMS_SB_MAGIC_FORMATTING)
+		return HIMS_SB_FORMATTING;
 	if (le64_to_cpu(sb->magic) != HIMS_SB_MAGIC)
 		return HIMS_SB_FOREIGN;
 	if (le32_to_cpu(sb->checksum) != sb_checksum(sb))
@@ -196,6 +198,8 @@ const char *hims_sb_check_str(enum hims_sb_check check)
 		return "unsupported hims superblock version or block size";
 	case HIMS_SB_BAD_GEOMETRY:
 		return "hims superblock geometry disagrees with the table (RAM tier, length)";
+	case HIMS_SB_FORMATTING:
+		return "a hims format was interrupted (option 'format' formats again)";
 	}
 	return "unknown superblock state";
 }

@@ -24,6 +24,12 @@
 #define HIMS_ALIGN_BLOCKS	256U	/* 1 MiB */
 
 #define HIMS_SB_MAGIC		0x31425353534d4948ULL	/* "HIMSSSB1" */
+/*
+ * Block 0 while a format runs (the rest of the block zero): the old
+ * superblock is gone before its bitmap and mirror are, so a format cut
+ * short is refused, not loaded as the old device over zeroed metadata.
+ */
+#define HIMS_SB_MAGIC_FORMATTING	0x544d46534d4948ULL	/* "HIMSFMT" */
 #define HIMS_RAM_MAGIC		0x314d4152534d4948ULL	/* "HIMSRAM1" */
 #define HIMS_VERSION		1
 #define HIMS_UUID_SIZE		16
@@ -260,6 +266,7 @@ enum hims_sb_check {
 	HIMS_SB_BAD_CHECKSUM,
 	HIMS_SB_BAD_VERSION,
 	HIMS_SB_BAD_GEOMETRY,	/* ours, but not the table's geometry */
+	HIMS_SB_FORMATTING,	/* a format was cut short */
 };
 
 int hims_geometry_init(struct hims_geometry *geo, u64 ram_blocks, u64 ssd_blocks);

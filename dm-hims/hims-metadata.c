@@ -300,6 +300,12 @@ int hims_format(struct hims_c *hc, char **error)
 	u64 i;
 	int r;
 
+	/* First: a cut-short format must not leave the old superblock. */
+	memset(buf, 0, HIMS_BLOCK_SIZE);
+	*(__le64 *)buf = cpu_to_le64(HIMS_SB_MAGIC_FORMATTING);
+	r = hims_ssd_io(hc, hims_sb_block(), hc->meta.page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+	if (r)
+		goto fail;
 	/*
 	 * A valid bit becomes durable before the data it covers reaches the
 	 * mirror, so after a power cut the restore may copy a mirror block
