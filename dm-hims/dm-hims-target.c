@@ -7,6 +7,7 @@
 #include <linux/module.h>
 #include <linux/kthread.h>
 #include <linux/vmalloc.h>
+#include <linux/sched/mm.h>
 #include <linux/jiffies.h>
 #include <linux/dm-kcopyd.h>
 #include <linux/dm-bufio.h>
@@ -69,27 +70,29 @@ static void hims_mark_ram_newer(struct hims_c *hc)
 static int hims_preresume(struct dm_target *ti)
 {
 	struct hims_c *hc = ti->private;
-	int r;
+	unsigned int noio;
+	char *error;
+	int r = 0;
 
 	if (hc->loaded)
 		return 0;
+	/* The device is suspended: reclaim must not write to it. */
+	noio = memalloc_noio_save();
 	/*
 	 * Formatted here, not in the constructor: the table this one
 	 * replaces has written back and stopped writing to the SSD by now,
 	 * and a table refused after our constructor ran wrote nothing.
 	 */
 	if (hc->formatting) {
-		char *error;
-
 		r = hims_format(hc, &error);
-		if (r) {
+		if (r)
 			DMERR("%s: %s: %d", dm_table_device_name(ti->table), error, r);
-			return r;
-		}
 	}
-	r = hims_load(hc);
 	if (!r)
-		hc->loaded = true;
+		r = hims_load(hc);
+	memalloc_noio_restore(noio);
+	if (!r)
+		WRITE_ONCE(hc->loaded, true);
 	return r;
 }
 
@@ -642,6 +645,15 @@ static int hims_message(struct dm_target *ti, unsigned int argc, char **argv,
 	struct hims_c *hc = ti->private;
 	int r;
 
+	/*
+	 * A reloaded table is live from the swap, before its preresume has
+	 * formatted and loaded it: nothing to flush or switch yet.
+	 */
+	if (!READ_ONCE(hc->loaded)) {
+		DMWARN("%s: message before the table's first resume",
+		       dm_table_device_name(ti->table));
+		return -EAGAIN;
+	}
 	if (argc == 1 && !strcasecmp(argv[0], "flush")) {
 		/* The long part, killable; the commit's own drain is then short. */
 		r = hims_drain_killable(hc);
