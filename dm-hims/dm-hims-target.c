@@ -152,10 +152,12 @@ static void hims_free(struct hims_c *hc)
 		kthread_stop(hc->restore.thread);
 	if (hc->wb.thread)
 		kthread_stop(hc->wb.thread);
-	if (hc->wq)
-		destroy_workqueue(hc->wq);
+	/* Copies still in flight complete into the workqueue: kcopyd first. */
 	if (hc->kc)
 		dm_kcopyd_client_destroy(hc->kc);
+	WARN_ON(!bio_list_empty(&hc->held));
+	if (hc->wq)
+		destroy_workqueue(hc->wq);
 	if (hc->dedup.bufio)
 		dm_bufio_client_destroy(hc->dedup.bufio);
 	if (hc->dedup.data_page)
