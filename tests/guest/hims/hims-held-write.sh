@@ -42,6 +42,7 @@ put 78 &
 held_pid=$!
 sleep 1
 put 200
+kill -0 $held_pid 2>/dev/null || fail "the write to block 78 was not held: the test proves nothing"
 # Waiting behind the held write, it would end after the last copy.
 dirty=$(hims_field hh 4)
 [ "$dirty" -gt 10 ] ||
