@@ -167,7 +167,13 @@ int hdm_quiesce(const char *name)
 	dm_task_destroy(dmt);
 	if (r)
 		return r;
-	return simple_task(DM_DEVICE_RESUME, name, NULL, false);
+	/* Left suspended, the device would hang its users: try again. */
+	if (simple_task(DM_DEVICE_RESUME, name, NULL, false) &&
+	    simple_task(DM_DEVICE_RESUME, name, NULL, false)) {
+		tool_err("%s: cannot resume the device after a suspend", name);
+		return -1;
+	}
+	return 0;
 }
 
 static int simple_task(int op, const char *name, const char *newuuid, bool retry)
