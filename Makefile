@@ -33,8 +33,8 @@ UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 
 # Guest tests are named by their path without .sh (tests/guest/<group>/<name>).
 # The crash-point replay (tests/crash/README) is not in make check: in about
-# one run in three a "flush" message's mark is logged before writes it must
-# cover, not yet explained, and CI must not fail at random.  Nor is the
+# one run in four to seven dm-log-writes logs writes out of their order
+# (overlapping flushes), and CI must not fail at random.  Nor is the
 # lifecycle soak (make soak): its memory hog trips the soft-lockup watchdog
 # under TCG on a loaded host, and it takes 15-20 minutes there.
 guest_tests := $(sort $(filter-out tests/guest/lib tests/guest/crash/% tests/guest/soak/%, \
