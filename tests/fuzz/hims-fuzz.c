@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
@@ -46,6 +47,40 @@ static char dm_last[256];
 static int kmsg_fd = -1;
 static u64 cur_case;
 static char label[128];		/* of the case running, for a failure */
+
+/*
+ * Where a run's time goes, printed after its summary: to see what to make
+ * faster, not checked (a time asserted would fail on a loaded host).
+ */
+enum {
+	T_OTHER, T_LOAD, T_REMOVE, T_SEND, T_BEFORE, T_AFTER, T_FULL, T_RESTORE, T_KMSG,
+	T_DAMAGE, T_NR
+};
+
+static const char *const t_names[T_NR] = {
+	"other", "load", "remove", "send", "before", "after", "full", "restore", "kmsg",
+	"damage",
+};
+
+static double t_spent[T_NR];
+static double t_mark;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Charges the time since the last charge to @bucket. */
+static void charge(int bucket)
+{
+	double t = now();
+
+	t_spent[bucket] += t - t_mark;
+	t_mark = t;
+}
 
 static void fail(const char *fmt, ...) __printf(1, 2);
 
@@ -112,6 +147,7 @@ static void kmsg_read(struct klog *k)
 	ssize_t n;
 	size_t i;
 
+	charge(T_OTHER);
 	k->n = 0;
 	k->multi = false;
 	for (;;) {
@@ -137,6 +173,7 @@ static void kmsg_read(struct klog *k)
 		if (k->n < KLINES)
 			snprintf(k->line[k->n++], sizeof(k->line[0]), "%s", text);
 	}
+	charge(T_KMSG);
 }
 
 /* A refusal must have left a device-mapper line with a reason. */
@@ -186,6 +223,7 @@ static bool dm_create(const char *name, u64 len, const char *type, const char *p
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_CREATE);
 	bool ok = false;
 
+	charge(T_OTHER);
 	dm_last[0] = 0;
 	if (dmt && dm_task_set_name(dmt, name) &&
 	    dm_task_add_target(dmt, 0, len, type, params) && dm_task_run(dmt))
@@ -194,6 +232,7 @@ static bool dm_create(const char *name, u64 len, const char *type, const char *p
 		dm_task_destroy(dmt);
 	/* No udev: libdevmapper makes /dev/mapper/<name> itself, now. */
 	dm_task_update_nodes();
+	charge(T_LOAD);
 	return ok;
 }
 
@@ -201,13 +240,15 @@ static void dm_gone(const char *name)
 {
 	int tries;
 
+	charge(T_OTHER);
 	for (tries = 0; dm_exists(name) && tries < 50; tries++) {
 		if (dm_simple(DM_DEVICE_REMOVE, name))
-			return;
+			break;
 		usleep(20000);
 	}
 	if (dm_exists(name))
 		fail("cannot remove %s: %s", name, dm_last);
+	charge(T_REMOVE);
 }
 
 static bool dm_send(const char *name, const char *msg)
@@ -215,11 +256,13 @@ static bool dm_send(const char *name, const char *msg)
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
 	bool ok = false;
 
+	charge(T_OTHER);
 	if (dmt && dm_task_set_name(dmt, name) && dm_task_set_sector(dmt, 0) &&
 	    dm_task_set_message(dmt, msg) && dm_task_run(dmt))
 		ok = true;
 	if (dmt)
 		dm_task_destroy(dmt);
+	charge(T_SEND);
 	return ok;
 }
 
@@ -355,11 +398,13 @@ static void devs_before(void)
 {
 	int i;
 
+	charge(T_OTHER);
 	for (i = 0; i < nr_devs; i++) {
 		devs[i].writes = dev_writes(devs[i].path);
 		if (!devs[i].ram)
 			devs[i].head_sum = head_sum(&devs[i]);
 	}
+	charge(T_BEFORE);
 }
 
 /* After a refused case: nothing written. */
@@ -367,6 +412,7 @@ static void devs_unchanged(const char *what)
 {
 	int i;
 
+	charge(T_OTHER);
 	for (i = 0; i < nr_devs; i++) {
 		struct dev *d = &devs[i];
 		u64 w = dev_writes(d->path);
@@ -379,6 +425,7 @@ static void devs_unchanged(const char *what)
 		if (!d->ram && head_sum(d) != d->head_sum)
 			fail("%s: %s's first %u bytes changed", what, d->path, HEAD_BYTES);
 	}
+	charge(T_AFTER);
 }
 
 /* Put back what an accepted case changed (a format, a commit). */
@@ -387,6 +434,7 @@ static void devs_restore(void)
 	u8 *zero = xalloc(BS);
 	int i;
 
+	charge(T_OTHER);
 	for (i = 0; i < nr_devs; i++) {
 		struct dev *d = &devs[i];
 
@@ -398,6 +446,7 @@ static void devs_restore(void)
 			dev_io(d->path, 0, d->copy, d->bytes, true);
 	}
 	free(zero);
+	charge(T_RESTORE);
 }
 
 /* Every SSD against its copy. */
@@ -405,6 +454,7 @@ static void devs_full_check(void)
 {
 	int i;
 
+	charge(T_OTHER);
 	for (i = 0; i < nr_devs; i++) {
 		struct dev *d = &devs[i];
 		u8 *buf;
@@ -417,15 +467,28 @@ static void devs_full_check(void)
 			fail("%s differs from what the run left on it", d->path);
 		free(buf);
 	}
+	charge(T_FULL);
 }
 
 static void summary(const char *mode)
 {
+	double total = 0;
+	int i;
+
 	printf("%s: cases %llu refused %lu accepted %lu failures %lu seed %llu",
 	       mode, (unsigned long long)sel.cases, nr_refused, nr_accepted, nr_failures,
 	       (unsigned long long)sel.seed);
 	if (nr_ram_writes)
 		printf(" (refusals that wrote a RAM device: %lu)", nr_ram_writes);
+	printf("\n");
+	charge(T_OTHER);
+	for (i = 0; i < T_NR; i++)
+		total += t_spent[i];
+	printf("%s: time %.1f s, %.2f ms per case:", mode, total,
+	       total * 1000 / (double)max_t(u64, sel.cases, 1));
+	for (i = 0; i < T_NR; i++)
+		if (t_spent[i] >= 0.05)
+			printf(" %s %.1f", t_names[i], t_spent[i]);
 	printf("\n");
 }
 
@@ -679,11 +742,13 @@ static int run_disk(void)
 		which = (int)fz_below(&r, 2);
 		im = &img[which];
 		im->ram_header_set = false;
+		charge(T_OTHER);
 		fz_damage(im, &r, false, true);
 		for (i = 0; i < im->nr_touched; i++)
 			dev_io(ssd[which]->path, im->touched[i] * BS,
 			       im->data + im->touched[i] * BS, BS, true);
 		dev_io(ram[which]->path, 0, im->ram_header_set ? im->ram_header : zero, BS, true);
+		charge(T_DAMAGE);
 		disk_table(ram[which]->path, ssd[which]->path, &im->geo, &t, &r);
 		if (verbose)
 			printf("case %llu [%s]: %s\n", (unsigned long long)cur_case, im->what,
@@ -714,6 +779,7 @@ static int run_disk(void)
 			devs_unchanged(im->what);
 		}
 		/* Back to the valid image: the damaged blocks, or all if written. */
+		charge(T_OTHER);
 		memcpy(im->data, ssd[which]->copy, ssd[which]->bytes);
 		if (dev_writes(ssd[which]->path) != ssd[which]->writes)
 			dev_io(ssd[which]->path, 0, im->data, ssd[which]->bytes, true);
@@ -721,6 +787,7 @@ static int run_disk(void)
 			for (i = 0; i < im->nr_touched; i++)
 				dev_io(ssd[which]->path, im->touched[i] * BS,
 				       im->data + im->touched[i] * BS, BS, true);
+		charge(T_RESTORE);
 		if (nr_failures > 20)
 			break;
 	}
@@ -805,6 +872,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	dm_log_with_errno_init(dm_log);
 	dm_udev_set_sync_support(0);
+	t_mark = now();
 	if (!strcmp(mode, "list"))
 		return list_tables();
 	if (!strcmp(mode, "tables")) {

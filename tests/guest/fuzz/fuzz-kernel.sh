@@ -61,13 +61,13 @@ devs="--ram /dev/ram0 --ram2 /dev/ram1 --ssd $M/fz-ssd --dssd $M/fz-dssd"
 hims-fuzz tables --seed "$seed" --first "$first" --cases "$n_tables" $devs --blank $M/fz-blank \
 	--small $M/fz-small --fb-dev $M/fz-fbdev > $W/tables.log ||
 	{ tail -n 30 $W/tables.log; fail "table fuzzing failed"; }
-tail -n 1 $W/tables.log
+tail -n 2 $W/tables.log
 
 step "$n_disk valid tables over damaged SSDs and RAM headers"
 # shellcheck disable=SC2086
 hims-fuzz disk --seed "$seed" --first "$first" --cases "$n_disk" $devs > $W/disk.log ||
 	{ tail -n 30 $W/disk.log; fail "disk fuzzing failed"; }
-tail -n 1 $W/disk.log
+tail -n 2 $W/disk.log
 
 step "$n_msgs messages to live devices under fio"
 dmsetup create fz-h1 --table "0 $(((500 + 512) * 8)) hims /dev/ram2 $M/fz-ssd sync 3 ram_blocks 500 format"
@@ -88,7 +88,7 @@ done
 hims-fuzz messages --seed "$seed" --first "$first" --cases "$n_msgs" --target fz-h1 --target fz-h2 \
 	--target fb-1 > $W/msgs.log || { tail -n 30 $W/msgs.log; touch $W/stop; wait;
 	fail "message fuzzing failed"; }
-tail -n 1 $W/msgs.log
+tail -n 2 $W/msgs.log
 touch $W/stop
 wait
 [ ! -e $W/fio-failed ] || fail "$(cat $W/fio-failed) while messages were sent"
