@@ -7,16 +7,16 @@
 # with verify runs on them.  A refused table or message must leave a
 # one-line reason in the kernel log, a refused table no write on any SSD;
 # the harness fails the test on any kernel warning.
-# HIMS_FUZZ_N (make fuzz N=) sets the cases (default 3000: half tables, a
+# HIMS_FUZZ_N (make fuzz N=) sets the cases (default 5000: half tables, a
 # fifth damaged disks, the rest messages), HIMS_FUZZ_FIRST the first case
-# (make fuzz runs more than 3000 in boots of 3000), HIMS_SEED the seed.
-# timeout: 900
+# (make fuzz runs more than 20000 in boots of 20000), HIMS_SEED the seed.
+# timeout: 1200
 # memory: 2G
 . /tests/guest/lib.sh
 dmesg_on_fail
 
 seed=${HIMS_SEED:-1}
-n=${HIMS_FUZZ_N:-3000}
+n=${HIMS_FUZZ_N:-5000}
 first=${HIMS_FUZZ_FIRST:-0}
 n_tables=$((n / 2)) n_disk=$((n / 5))
 n_msgs=$((n - n_tables - n_disk))
