@@ -678,10 +678,10 @@ static void table_case(const struct fz_table *t, bool resume, bool check)
 		goto check;
 	}
 	nr_refused++;
-	if (t->expect == FZ_ACCEPT)
-		fail("[valid] %llu %s %s: refused", (unsigned long long)t->len, t->type,
-		     t->params);
 	kmsg_read(&k);
+	if (t->expect == FZ_ACCEPT)
+		fail("[valid] %llu %s %s: refused: %s", (unsigned long long)t->len, t->type,
+		     t->params, has_reason(&k, &reason) ? reason : "no reason");
 	if (!has_reason(&k, &reason))
 		fail("[%s] %llu %s %s: refused (%s) without a reason in %s", t->what,
 		     (unsigned long long)t->len, t->type, t->params, dm_last, "the kernel log");
@@ -790,6 +790,14 @@ static int list_tables(void)
 	struct fz_table t;
 	struct fz_rng r;
 
+	/* fuzz-kernel.sh's devices, unless given. */
+	env.ram = env.ram ? env.ram : "/dev/ram0";
+	env.ram2 = env.ram2 ? env.ram2 : "/dev/ram1";
+	env.ssd = env.ssd ? env.ssd : "/dev/mapper/fz-ssd";
+	env.dssd = env.dssd ? env.dssd : "/dev/mapper/fz-dssd";
+	env.blank = env.blank ? env.blank : "/dev/mapper/fz-blank";
+	env.small = env.small ? env.small : "/dev/mapper/fz-small";
+	env.fb_dev = env.fb_dev ? env.fb_dev : "/dev/mapper/fz-fbdev";
 	env.base_ram = 100;
 	env.base_tier = 256;
 	env.dbase_ram = 64;
