@@ -340,6 +340,7 @@ struct dev {
 	u8 *copy;		/* an SSD's content as the run expects it */
 	int stat_fd;		/* its /sys/dev/block/M:m/stat, kept open */
 	u64 writes;		/* sectors written and discarded, from there */
+	u64 block0;		/* a RAM device's: a checksum of its block 0 */
 };
 
 #define MAX_DEVS 10
@@ -451,13 +452,37 @@ static struct dev *dev_add(const char *path, int kind)
 	return d;
 }
 
+/*
+ * brd counts no I/O in its stat, so a RAM device's block 0 is read
+ * instead: its RAM header, or the superblock a table wrote when it took
+ * the device for its SSD.  Past block 0 nothing is read without them.
+ */
+static u64 ram_block0(const struct dev *d)
+{
+	u8 *b = xalloc(BS);
+	u64 sum;
+
+	dev_io(d->path, 0, b, BS, false);
+	sum = fz_sum(b, BS);
+	free(b);
+	return sum;
+}
+
+static bool ram_written(const struct dev *d)
+{
+	return dev_writes(d) != d->writes || ram_block0(d) != d->block0;
+}
+
 static void devs_before(void)
 {
 	int i;
 
 	charge(T_OTHER);
-	for (i = 0; i < nr_devs; i++)
+	for (i = 0; i < nr_devs; i++) {
 		devs[i].writes = dev_writes(&devs[i]);
+		if (devs[i].kind == DEV_RAM)
+			devs[i].block0 = ram_block0(&devs[i]);
+	}
 	charge(T_BEFORE);
 }
 
@@ -475,8 +500,8 @@ static void devs_unchanged(const char *what)
 		struct dev *d = &devs[i];
 		u64 w = dev_writes(d);
 
-		if (w != d->writes && d->kind == DEV_RAM)
-			nr_ram_writes++;
+		if (d->kind == DEV_RAM)
+			nr_ram_writes += ram_written(d);
 		else if (w != d->writes)
 			fail("%s: %s got %llu sectors written", what, d->path,
 			     (unsigned long long)(w - d->writes));
@@ -494,11 +519,11 @@ static void devs_restore(bool all)
 	for (i = 0; i < nr_devs; i++) {
 		struct dev *d = &devs[i];
 
-		if (d->kind == DEV_DISK || (!all && dev_writes(d) == d->writes))
+		if (d->kind == DEV_DISK)
 			continue;
-		if (d->kind == DEV_RAM)
+		if (d->kind == DEV_RAM && (all || ram_written(d)))
 			dev_io(d->path, 0, zero, BS, true);	/* its header */
-		else
+		else if (d->kind == DEV_SSD && (all || dev_writes(d) != d->writes))
 			dev_io(d->path, 0, d->copy, d->bytes, true);
 	}
 	free(zero);
