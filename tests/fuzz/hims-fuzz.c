@@ -624,6 +624,11 @@ static const struct {
 	  "a hims SSD as the RAM device: its superblock became a RAM header" },
 	{ 1, "%2$s %4$s async 7 ram_blocks 64 dedup 200 index_entries 1073741824 format",
 	  FZ_REFUSE, "format, then kvzalloc() of 8 GiB: a warning and a formatted SSD" },
+	/* The harness: brd counts no writes, so ram1 kept the superblock. */
+	{ 0, "%1$s %2$s sync 3 ram_blocks 100 format", FZ_ACCEPT,
+	  "the second RAM device formatted as the SSD" },
+	{ 1, "%2$s %4$s async 4 ram_blocks 64 dedup 200", FZ_ACCEPT,
+	  "a valid table over that RAM device: refused, a superblock on it" },
 };
 
 static void old_bug_table(int i, struct fz_table *t)
