@@ -174,13 +174,13 @@ fuzz-tools: $(build)/fuzz/fuzz-tools
 	$(build)/fuzz/fuzz-tools --seed $(SEED) --cases $(FUZZ_TOOLS_N)
 
 fuzz_n = $(if $(filter file,$(origin N)),10000,$(N))
-# The kernel's cases in boots of at most 3000 (a boot's timeout is for
+# The kernel's cases in boots of at most 20000 (a boot's timeout is for
 # those), case numbers going on from boot to boot.
 fuzz: deps modules-$(KVER) tools $(build)/fuzz/fuzz-tools
 	$(build)/fuzz/fuzz-tools --seed $(SEED) --cases $(fuzz_n)
 	@rc=0; first=0; rm -f $(build)/vm-fuzz/$(KVER)-summary.txt; \
 	while [ $$first -lt $(fuzz_n) ]; do \
-		n=$$(( $(fuzz_n) - first < 3000 ? $(fuzz_n) - first : 3000 )); \
+		n=$$(( $(fuzz_n) - first < 20000 ? $(fuzz_n) - first : 20000 )); \
 		HIMS_SEED=$(SEED) HIMS_FUZZ_N=$$n HIMS_FUZZ_FIRST=$$first tests/vm/run.sh \
 			--kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm-fuzz/$(KVER) \
 			tests/guest/fuzz/fuzz-kernel || rc=1; \

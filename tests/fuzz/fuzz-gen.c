@@ -321,8 +321,9 @@ static bool mutate(struct fz_rng *r, const struct fz_env *env, struct fz_table *
 		}
 		note(t, "count");
 		break;
-	case 4:	/* a word missing */
-		delete_at(ws, (int)fz_below(r, (u64)ws->n));
+	case 4:	/* a word missing (an earlier mutation may have left none) */
+		if (ws->n)
+			delete_at(ws, (int)fz_below(r, (u64)ws->n));
 		note(t, "missing-word");
 		break;
 	case 5:	/* a word too many */

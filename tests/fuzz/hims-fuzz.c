@@ -4,10 +4,13 @@
  * VM by tests/guest/fuzz/fuzz-kernel.sh.  Through libdevmapper, so that
  * thousands of cases take seconds:
  *
- *   hims-fuzz tables   generated tables for both targets; a refused one
- *                      must leave a reason in the kernel log and no write
- *                      on any SSD (write counters, block checksums, and
- *                      every 100 cases the whole devices against copies)
+ *   hims-fuzz tables   generated tables for both targets, loaded into one
+ *                      device kept for the run; a refused one must leave a
+ *                      reason in the kernel log and no write on any SSD
+ *                      (the write counters of the devices and of the disks
+ *                      under them, and every --batch cases the whole SSDs
+ *                      against copies, the batch rerun case by case if
+ *                      they differ)
  *   hims-fuzz messages every verb with bad arguments, to live devices
  *   hims-fuzz disk     a valid table over a damaged SSD or RAM header
  *   hims-fuzz list     print the tables of "tables" (with the test's sizes)
@@ -29,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
@@ -36,8 +40,7 @@
 
 #define BS		HIMS_BLOCK_SIZE
 #define CASE_NAME	"fz-case"
-#define HEAD_BYTES	(64 * 1024)	/* checked on every case: block 0, bitmap */
-#define FULL_EVERY	100		/* cases between whole-device checks */
+#define HEAD_BYTES	(64 * 1024)	/* read from a live device: block 0, bitmap */
 
 static struct fz_run sel = { 1, 0, 1000 };	/* the cases to run */
 static bool verbose;
@@ -46,6 +49,40 @@ static char dm_last[256];
 static int kmsg_fd = -1;
 static u64 cur_case;
 static char label[128];		/* of the case running, for a failure */
+
+/*
+ * Where a run's time goes, printed after its summary: to see what to make
+ * faster, not checked (a time asserted would fail on a loaded host).
+ */
+enum {
+	T_OTHER, T_LOAD, T_RESUME, T_REMOVE, T_SEND, T_BEFORE, T_AFTER, T_FULL, T_RESTORE, T_KMSG,
+	T_DAMAGE, T_NR
+};
+
+static const char *const t_names[T_NR] = {
+	"other", "load", "resume", "reset", "send", "before", "after", "full", "restore", "kmsg",
+	"damage",
+};
+
+static double t_spent[T_NR];
+static double t_mark;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Charges the time since the last charge to @bucket. */
+static void charge(int bucket)
+{
+	double t = now();
+
+	t_spent[bucket] += t - t_mark;
+	t_mark = t;
+}
 
 static void fail(const char *fmt, ...) __printf(1, 2);
 
@@ -112,6 +149,7 @@ static void kmsg_read(struct klog *k)
 	ssize_t n;
 	size_t i;
 
+	charge(T_OTHER);
 	k->n = 0;
 	k->multi = false;
 	for (;;) {
@@ -137,6 +175,7 @@ static void kmsg_read(struct klog *k)
 		if (k->n < KLINES)
 			snprintf(k->line[k->n++], sizeof(k->line[0]), "%s", text);
 	}
+	charge(T_KMSG);
 }
 
 /* A refusal must have left a device-mapper line with a reason. */
@@ -180,10 +219,26 @@ static bool dm_exists(const char *name)
 	return e;
 }
 
-/* Create, load and resume in one: libdevmapper reverts on failure. */
-static bool dm_create(const char *name, u64 len, const char *type, const char *params)
+static void dm_gone(const char *name)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_CREATE);
+	int tries;
+
+	charge(T_OTHER);
+	for (tries = 0; dm_exists(name) && tries < 50; tries++) {
+		if (dm_simple(DM_DEVICE_REMOVE, name))
+			break;
+		usleep(20000);
+	}
+	if (dm_exists(name))
+		fail("cannot remove %s: %s", name, dm_last);
+	charge(T_REMOVE);
+}
+
+/* DM_DEVICE_CREATE (with a table) or DM_DEVICE_RELOAD (into the inactive slot). */
+static bool dm_table(int op, const char *name, u64 len, const char *type,
+		     const char *params)
+{
+	struct dm_task *dmt = dm_task_create(op);
 	bool ok = false;
 
 	dm_last[0] = 0;
@@ -192,22 +247,69 @@ static bool dm_create(const char *name, u64 len, const char *type, const char *p
 		ok = true;
 	if (dmt)
 		dm_task_destroy(dmt);
-	/* No udev: libdevmapper makes /dev/mapper/<name> itself, now. */
-	dm_task_update_nodes();
 	return ok;
 }
 
-static void dm_gone(const char *name)
+/*
+ * Every case loads its table into one device, kept for the whole run: a
+ * device's creation and removal cost more than the table (measured: a
+ * refused table took 43 ms to create, load and remove).  Between cases
+ * the device holds an error table, so that no hims table stays live.
+ */
+static void case_dev_create(void)
 {
-	int tries;
-
-	for (tries = 0; dm_exists(name) && tries < 50; tries++) {
-		if (dm_simple(DM_DEVICE_REMOVE, name))
-			return;
-		usleep(20000);
+	dm_gone(CASE_NAME);
+	if (!dm_table(DM_DEVICE_CREATE, CASE_NAME, 8, "error", "")) {
+		fprintf(stderr, "hims-fuzz: cannot create %s: %s\n", CASE_NAME, dm_last);
+		exit(2);
 	}
-	if (dm_exists(name))
-		fail("cannot remove %s: %s", name, dm_last);
+	/* No udev: libdevmapper makes /dev/mapper/<name> itself, now. */
+	dm_task_update_nodes();
+}
+
+/* Back to the error table: the case's one is suspended and destroyed. */
+static void case_dev_reset(void)
+{
+	charge(T_OTHER);
+	if (!dm_table(DM_DEVICE_RELOAD, CASE_NAME, 8, "error", "") ||
+	    !dm_simple(DM_DEVICE_RESUME, CASE_NAME)) {
+		fail("cannot put back the error table (%s): recreating %s", dm_last, CASE_NAME);
+		case_dev_create();
+	}
+	charge(T_REMOVE);
+}
+
+enum { REFUSED_LOAD, REFUSED_RESUME, LOADED, LIVE };
+
+/*
+ * Loads a case's table into the inactive slot (the constructor checks
+ * it), then if @resume resumes it (the preresume reads the SSD's
+ * metadata), or else clears it.  A table refused at resume is live but
+ * suspended: the error table replaces it.  A resume costs most (the old
+ * table's suspend, and the new one's to go), so not every table has one.
+ */
+static int case_load(const struct fz_table *t, bool resume)
+{
+	int r = LIVE;
+
+	charge(T_OTHER);
+	if (!dm_table(DM_DEVICE_RELOAD, CASE_NAME, t->len, t->type, t->params)) {
+		charge(T_LOAD);
+		return REFUSED_LOAD;
+	}
+	charge(T_LOAD);
+	if (!resume) {
+		if (!dm_simple(DM_DEVICE_CLEAR, CASE_NAME))
+			fail("cannot clear the inactive table of %s: %s", CASE_NAME, dm_last);
+		charge(T_REMOVE);
+		return LOADED;
+	}
+	if (!dm_simple(DM_DEVICE_RESUME, CASE_NAME))
+		r = REFUSED_RESUME;
+	charge(T_RESUME);
+	if (r == REFUSED_RESUME)
+		case_dev_reset();
+	return r;
 }
 
 static bool dm_send(const char *name, const char *msg)
@@ -215,25 +317,33 @@ static bool dm_send(const char *name, const char *msg)
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
 	bool ok = false;
 
+	charge(T_OTHER);
 	if (dmt && dm_task_set_name(dmt, name) && dm_task_set_sector(dmt, 0) &&
 	    dm_task_set_message(dmt, msg) && dm_task_run(dmt))
 		ok = true;
 	if (dmt)
 		dm_task_destroy(dmt);
+	charge(T_SEND);
 	return ok;
 }
 
-/* The devices a case may touch. */
+/*
+ * The devices a case may touch: SSDs (slices of the disks, copied), RAM
+ * devices (a write is counted, not a failure), and the whole disks under
+ * the slices (a write to one is a failure, its slices are what is copied).
+ */
+enum { DEV_SSD, DEV_RAM, DEV_DISK };
 struct dev {
 	const char *path;
-	bool ram;		/* a RAM device: writes are counted, not failures */
+	int kind;
 	u64 bytes;
-	u8 *copy;		/* its content as the run expects it */
-	u64 writes;		/* sectors written and discarded, from sysfs */
-	u64 head_sum;
+	u8 *copy;		/* an SSD's content as the run expects it */
+	int stat_fd;		/* its /sys/dev/block/M:m/stat, kept open */
+	u64 writes;		/* sectors written and discarded, from there */
+	u64 block0;		/* a RAM device's: a checksum of its block 0 */
 };
 
-#define MAX_DEVS 8
+#define MAX_DEVS 10
 static struct dev devs[MAX_DEVS];
 static int nr_devs;
 
@@ -296,27 +406,21 @@ static u64 dev_size(const char *path)
 	return bytes;
 }
 
-/* Sectors written plus discarded, from /sys/dev/block/M:m/stat. */
-static u64 dev_writes(const char *path)
+/* Sectors written plus discarded, the 7th and 14th fields of its stat. */
+static u64 dev_writes(const struct dev *d)
 {
 	unsigned long long f[17] = { 0 };
-	char sys[64], line[512], *p = line, *end;
-	struct stat st;
-	FILE *fp;
+	char line[512], *p = line, *end;
+	ssize_t n;
 	int i;
 
-	if (stat(path, &st)) {
-		fprintf(stderr, "hims-fuzz: %s: %s\n", path, strerror(errno));
+	/* sysfs makes the text again on every read from offset 0. */
+	n = pread(d->stat_fd, line, sizeof(line) - 1, 0);
+	if (n <= 0) {
+		fprintf(stderr, "hims-fuzz: cannot read the stat of %s\n", d->path);
 		exit(2);
 	}
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/stat", major(st.st_rdev),
-		 minor(st.st_rdev));
-	fp = fopen(sys, "r");
-	if (!fp || !fgets(line, sizeof(line), fp)) {
-		fprintf(stderr, "hims-fuzz: cannot read %s\n", sys);
-		exit(2);
-	}
-	fclose(fp);
+	line[n] = 0;
 	for (i = 0; i < 17; i++, p = end) {
 		f[i] = strtoull(p, &end, 10);
 		if (end == p)
@@ -325,107 +429,169 @@ static u64 dev_writes(const char *path)
 	return f[6] + f[13];
 }
 
-static u64 head_sum(struct dev *d)
-{
-	size_t len = d->bytes < HEAD_BYTES ? d->bytes : HEAD_BYTES;
-	u8 *buf = xalloc(len);
-	u64 s;
-
-	dev_io(d->path, 0, buf, len, false);
-	s = fz_sum(buf, len);
-	free(buf);
-	return s;
-}
-
-static struct dev *dev_add(const char *path, bool ram)
+static struct dev *dev_add(const char *path, int kind)
 {
 	struct dev *d = &devs[nr_devs++];
+	char sys[64];
+	struct stat st;
 
 	d->path = path;
-	d->ram = ram;
+	d->kind = kind;
 	d->bytes = dev_size(path);
-	if (!ram) {
+	if (stat(path, &st)) {
+		fprintf(stderr, "hims-fuzz: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/stat", major(st.st_rdev),
+		 minor(st.st_rdev));
+	d->stat_fd = xopen(sys, O_RDONLY);
+	if (kind == DEV_SSD) {
 		d->copy = xalloc(d->bytes);
 		dev_io(path, 0, d->copy, d->bytes, false);
 	}
 	return d;
 }
 
+/*
+ * brd counts no I/O in its stat, so a RAM device's block 0 is read
+ * instead: its RAM header, or the superblock a table wrote when it took
+ * the device for its SSD.  Past block 0 nothing is read without them.
+ */
+static u64 ram_block0(const struct dev *d)
+{
+	u8 *b = xalloc(BS);
+	u64 sum;
+
+	dev_io(d->path, 0, b, BS, false);
+	sum = fz_sum(b, BS);
+	free(b);
+	return sum;
+}
+
+static bool ram_written(const struct dev *d)
+{
+	return dev_writes(d) != d->writes || ram_block0(d) != d->block0;
+}
+
 static void devs_before(void)
 {
 	int i;
 
+	charge(T_OTHER);
 	for (i = 0; i < nr_devs; i++) {
-		devs[i].writes = dev_writes(devs[i].path);
-		if (!devs[i].ram)
-			devs[i].head_sum = head_sum(&devs[i]);
+		devs[i].writes = dev_writes(&devs[i]);
+		if (devs[i].kind == DEV_RAM)
+			devs[i].block0 = ram_block0(&devs[i]);
 	}
+	charge(T_BEFORE);
 }
 
-/* After a refused case: nothing written. */
+/*
+ * After a refused case: nothing written.  The counters see every write
+ * and discard that reaches a device, the whole disks' those that skip the
+ * slices; the contents are compared by batch (devs_differ()).
+ */
 static void devs_unchanged(const char *what)
 {
 	int i;
 
+	charge(T_OTHER);
 	for (i = 0; i < nr_devs; i++) {
 		struct dev *d = &devs[i];
-		u64 w = dev_writes(d->path);
+		u64 w = dev_writes(d);
 
-		if (w != d->writes && d->ram)
-			nr_ram_writes++;
+		if (d->kind == DEV_RAM)
+			nr_ram_writes += ram_written(d);
 		else if (w != d->writes)
 			fail("%s: %s got %llu sectors written", what, d->path,
 			     (unsigned long long)(w - d->writes));
-		if (!d->ram && head_sum(d) != d->head_sum)
-			fail("%s: %s's first %u bytes changed", what, d->path, HEAD_BYTES);
 	}
+	charge(T_AFTER);
 }
 
-/* Put back what an accepted case changed (a format, a commit). */
-static void devs_restore(void)
+/* Put back what a case changed (a format, a commit); @all: every device. */
+static void devs_restore(bool all)
 {
 	u8 *zero = xalloc(BS);
 	int i;
 
+	charge(T_OTHER);
 	for (i = 0; i < nr_devs; i++) {
 		struct dev *d = &devs[i];
 
-		if (dev_writes(d->path) == d->writes)
+		if (d->kind == DEV_DISK)
 			continue;
-		if (d->ram)
+		if (d->kind == DEV_RAM && (all || ram_written(d)))
 			dev_io(d->path, 0, zero, BS, true);	/* its header */
-		else
+		else if (d->kind == DEV_SSD && (all || dev_writes(d) != d->writes))
 			dev_io(d->path, 0, d->copy, d->bytes, true);
 	}
 	free(zero);
+	charge(T_RESTORE);
 }
 
-/* Every SSD against its copy. */
-static void devs_full_check(void)
+/* The first SSD whose bytes are not its copy's, or NULL. */
+static const struct dev *devs_differ(void)
 {
+	const struct dev *bad = NULL;
 	int i;
 
-	for (i = 0; i < nr_devs; i++) {
+	charge(T_OTHER);
+	for (i = 0; i < nr_devs && !bad; i++) {
 		struct dev *d = &devs[i];
 		u8 *buf;
 
-		if (d->ram)
+		if (d->kind != DEV_SSD)
 			continue;
 		buf = xalloc(d->bytes);
 		dev_io(d->path, 0, buf, d->bytes, false);
 		if (memcmp(buf, d->copy, d->bytes))
-			fail("%s differs from what the run left on it", d->path);
+			bad = d;
 		free(buf);
 	}
+	charge(T_FULL);
+	return bad;
+}
+
+static void devs_full_check(void)
+{
+	const struct dev *d = devs_differ();
+
+	if (d)
+		fail("%s differs from what the run left on it", d->path);
+}
+
+/* The whole disks under the slices (--disk), counted as DEV_DISK. */
+static const char *disks[2];
+static int nr_disks;
+
+static void disks_add(void)
+{
+	int i;
+
+	for (i = 0; i < nr_disks; i++)
+		dev_add(disks[i], DEV_DISK);
 }
 
 static void summary(const char *mode)
 {
+	double total = 0;
+	int i;
+
 	printf("%s: cases %llu refused %lu accepted %lu failures %lu seed %llu",
 	       mode, (unsigned long long)sel.cases, nr_refused, nr_accepted, nr_failures,
 	       (unsigned long long)sel.seed);
 	if (nr_ram_writes)
 		printf(" (refusals that wrote a RAM device: %lu)", nr_ram_writes);
+	printf("\n");
+	charge(T_OTHER);
+	for (i = 0; i < T_NR; i++)
+		total += t_spent[i];
+	printf("%s: time %.1f s, %.2f ms per case:", mode, total,
+	       total * 1000 / (double)max_t(u64, sel.cases, 1));
+	for (i = 0; i < T_NR; i++)
+		if (t_spent[i] >= 0.05)
+			printf(" %s %.1f", t_names[i], t_spent[i]);
 	printf("\n");
 }
 
@@ -458,6 +624,11 @@ static const struct {
 	  "a hims SSD as the RAM device: its superblock became a RAM header" },
 	{ 1, "%2$s %4$s async 7 ram_blocks 64 dedup 200 index_entries 1073741824 format",
 	  FZ_REFUSE, "format, then kvzalloc() of 8 GiB: a warning and a formatted SSD" },
+	/* The harness: brd counts no writes, so ram1 kept the superblock. */
+	{ 0, "%1$s %2$s sync 3 ram_blocks 100 format", FZ_ACCEPT,
+	  "the second RAM device formatted as the SSD" },
+	{ 1, "%2$s %4$s async 4 ram_blocks 64 dedup 200", FZ_ACCEPT,
+	  "a valid table over that RAM device: refused, a superblock on it" },
 };
 
 static void old_bug_table(int i, struct fz_table *t)
@@ -472,14 +643,114 @@ static void old_bug_table(int i, struct fz_table *t)
 	t->expect = regressions[i].expect;
 }
 
+/*
+ * --inject-write <case>: after that case, change a byte of the first SSD
+ * and hide the write from the counters, as a write they could not see
+ * would be: the run must fail, naming the case (fuzz-kernel.sh checks).
+ */
+static u64 inject_case;
+static bool inject;
+
+static void inject_write(void)
+{
+	struct dev *d = devs;
+	u64 before[MAX_DEVS];
+	u8 *b = xalloc(BS);
+	int i;
+
+	for (i = 0; i < nr_devs; i++)
+		before[i] = dev_writes(&devs[i]);
+	while (d->kind != DEV_SSD)
+		d++;
+	dev_io(d->path, d->bytes - BS, b, BS, false);
+	b[0] ^= 1;
+	dev_io(d->path, d->bytes - BS, b, BS, true);
+	free(b);
+	for (i = 0; i < nr_devs; i++)
+		devs[i].writes += dev_writes(&devs[i]) - before[i];
+}
+
+/* Table cases between comparisons of the SSDs with their copies. */
+static u64 batch = 1000;
+/* Cases whose table, if accepted, is resumed: those with index % this 0. */
+static u64 resume_every = 4;
+
+/*
+ * One table: a refusal must leave a reason in one line of the kernel log
+ * and no write; what an accepted table wrote is put back.  @resume: make
+ * an accepted table live; @check: also compare every SSD with its copy
+ * (when a batch's comparison failed).
+ */
+static void table_case(const struct fz_table *t, bool resume, bool check)
+{
+	const struct dev *d;
+	const char *reason;
+	struct klog k;
+	int r;
+
+	if (verbose)
+		printf("%s [%s]: %llu %s %s\n", label, t->what, (unsigned long long)t->len,
+		       t->type, t->params);
+	devs_before();
+	kmsg_read(&k);
+	r = case_load(t, resume);
+	if (inject && cur_case == inject_case)
+		inject_write();
+	if (r == LIVE || r == LOADED) {
+		nr_accepted++;
+		if (t->expect == FZ_REFUSE)
+			fail("[%s] %llu %s %s: accepted", t->what, (unsigned long long)t->len,
+			     t->type, t->params);
+		if (r == LIVE)
+			case_dev_reset();
+		kmsg_read(&k);
+		devs_restore(false);
+		goto check;
+	}
+	nr_refused++;
+	kmsg_read(&k);
+	if (t->expect == FZ_ACCEPT)
+		fail("[valid] %llu %s %s: refused: %s", (unsigned long long)t->len, t->type,
+		     t->params, has_reason(&k, &reason) ? reason : "no reason");
+	if (!has_reason(&k, &reason))
+		fail("[%s] %llu %s %s: refused (%s) without a reason in %s", t->what,
+		     (unsigned long long)t->len, t->type, t->params, dm_last, "the kernel log");
+	else if (k.multi)
+		fail("[%s] %s: a reason of more than one line", t->what, t->params);
+	else if (verbose)
+		printf("  refused: %s\n", reason);
+	devs_unchanged(t->params);
+	if (nr_failures)
+		devs_restore(false);
+check:
+	d = check ? devs_differ() : NULL;
+	if (d) {
+		fail("[%s] %s: %s's bytes changed", t->what, t->params, d->path);
+		devs_restore(true);
+	}
+}
+
+/* Table case @i (counted from 0 for the whole seed). */
+static void gen_table_case(u64 i, bool check)
+{
+	struct fz_table t;
+	struct fz_rng r;
+
+	cur_case = i;
+	fz_rng_case(&r, sel.seed, i, 1);
+	fz_gen_table(&r, &env, &t);
+	snprintf(label, sizeof(label), "case %llu", (unsigned long long)i);
+	table_case(&t, i % resume_every == 0, check);
+}
+
 static int run_tables(void)
 {
 	struct hims_geometry geo;
-	int reg;
 	struct fz_table t;
-	struct fz_rng r;
-	struct klog k;
-	const char *reason;
+	const struct dev *d;
+	u64 b, i, end = sel.first + sel.cases;
+	unsigned long failures, refused, accepted;
+	int reg;
 
 	sb_of(env.ssd, &geo);
 	env.base_ram = geo.ram_blocks;
@@ -491,65 +762,54 @@ static int run_tables(void)
 	env.ram_blocks = dev_size(env.ram) / BS;
 	env.blank_blocks = dev_size(env.blank) / BS;
 	env.fb_sectors = dev_size(env.fb_dev) / 512;
-	dev_add(env.ram, true);
-	dev_add(env.ram2, true);
-	dev_add(env.ssd, false);
-	dev_add(env.dssd, false);
-	dev_add(env.blank, false);
-	dev_add(env.small, false);
+	dev_add(env.ram, DEV_RAM);
+	dev_add(env.ram2, DEV_RAM);
+	dev_add(env.ssd, DEV_SSD);
+	dev_add(env.dssd, DEV_SSD);
+	dev_add(env.blank, DEV_SSD);
+	dev_add(env.small, DEV_SSD);
+	disks_add();
+	case_dev_create();
 	kmsg_open();
-	for (reg = 0, cur_case = sel.first; cur_case < sel.first + sel.cases; ) {
-		/* The regressions first, each in its own case. */
-		if (reg < (int)ARRAY_SIZE(regressions)) {
-			old_bug_table(reg++, &t);
-			snprintf(label, sizeof(label), "%s", t.what);
-		} else {
-			fz_rng_case(&r, sel.seed, cur_case, 1);
-			fz_gen_table(&r, &env, &t);
-			snprintf(label, sizeof(label), "case %llu", (unsigned long long)cur_case++);
-		}
-		if (verbose)
-			printf("%s [%s]: %llu %s %s\n", label, t.what,
-			       (unsigned long long)t.len, t.type, t.params);
-		devs_before();
-		kmsg_read(&k);
-		if (dm_create(CASE_NAME, t.len, t.type, t.params)) {
-			nr_accepted++;
-			if (t.expect == FZ_REFUSE)
-				fail("[%s] %llu %s %s: accepted", t.what, (unsigned long long)t.len,
-				     t.type, t.params);
-			dm_gone(CASE_NAME);
-			kmsg_read(&k);
-			devs_restore();
-		} else {
-			nr_refused++;
-			if (t.expect == FZ_ACCEPT)
-				fail("[valid] %llu %s %s: refused", (unsigned long long)t.len,
-				     t.type, t.params);
-			/* libdevmapper removes what it created; make sure. */
-			if (dm_exists(CASE_NAME)) {
-				dm_gone(CASE_NAME);
-				fail("[%s] %s: a refused table left its device", t.what, t.params);
-			}
-			kmsg_read(&k);
-			if (!has_reason(&k, &reason))
-				fail("[%s] %llu %s %s: refused (%s) without a reason in %s",
-				     t.what, (unsigned long long)t.len, t.type, t.params, dm_last,
-				     "the kernel log");
-			else if (k.multi)
-				fail("[%s] %s: a reason of more than one line", t.what, t.params);
-			else if (verbose)
-				printf("  refused: %s\n", reason);
-			devs_unchanged(t.params);
-			if (nr_failures)
-				devs_restore();
-		}
-		if (cur_case % FULL_EVERY == 0)
-			devs_full_check();
-		if (nr_failures > 20)
-			break;
+	/* The regressions first, each in its own case, each checked. */
+	cur_case = ~0ULL;
+	for (reg = 0; reg < (int)ARRAY_SIZE(regressions); reg++) {
+		old_bug_table(reg, &t);
+		snprintf(label, sizeof(label), "%s", t.what);
+		table_case(&t, true, true);
 	}
+	/*
+	 * Then in batches: the SSDs' bytes are compared with their copies
+	 * after each (reading them all costs what a few hundred tables do).
+	 * If they differ, the batch runs again from the copies, compared
+	 * after every case, to name the case.
+	 */
+	for (b = sel.first; b < end && nr_failures <= 20; b += batch) {
+		for (i = b; i < end && i < b + batch && nr_failures <= 20; i++)
+			gen_table_case(i, false);
+		label[0] = 0;
+		d = devs_differ();
+		if (!d)
+			continue;
+		printf("%s changed in cases %llu-%llu: running them again, one by one\n",
+		       d->path, (unsigned long long)b, (unsigned long long)i - 1);
+		devs_restore(true);
+		failures = nr_failures;
+		refused = nr_refused;
+		accepted = nr_accepted;
+		for (i = b; i < end && i < b + batch && nr_failures == failures; i++)
+			gen_table_case(i, true);
+		label[0] = 0;
+		if (nr_failures == failures)
+			fail("%s changed in cases %llu-%llu, but not when each ran alone", d->path,
+			     (unsigned long long)b, (unsigned long long)i - 1);
+		nr_refused = refused;
+		nr_accepted = accepted;
+		devs_restore(true);
+	}
+	label[0] = 0;
 	devs_full_check();
+	dm_gone(CASE_NAME);
 	summary("tables");
 	return nr_failures ? 1 : 0;
 }
@@ -560,6 +820,14 @@ static int list_tables(void)
 	struct fz_table t;
 	struct fz_rng r;
 
+	/* fuzz-kernel.sh's devices, unless given. */
+	env.ram = env.ram ? env.ram : "/dev/ram0";
+	env.ram2 = env.ram2 ? env.ram2 : "/dev/ram1";
+	env.ssd = env.ssd ? env.ssd : "/dev/mapper/fz-ssd";
+	env.dssd = env.dssd ? env.dssd : "/dev/mapper/fz-dssd";
+	env.blank = env.blank ? env.blank : "/dev/mapper/fz-blank";
+	env.small = env.small ? env.small : "/dev/mapper/fz-small";
+	env.fb_dev = env.fb_dev ? env.fb_dev : "/dev/mapper/fz-fbdev";
 	env.base_ram = 100;
 	env.base_tier = 256;
 	env.dbase_ram = 64;
@@ -655,10 +923,12 @@ static int run_disk(void)
 	u32 i;
 	int which;
 
-	ram[0] = dev_add(env.ram, true);
-	ram[1] = dev_add(env.ram2, true);
-	ssd[0] = dev_add(env.ssd, false);
-	ssd[1] = dev_add(env.dssd, false);
+	ram[0] = dev_add(env.ram, DEV_RAM);
+	ram[1] = dev_add(env.ram2, DEV_RAM);
+	ssd[0] = dev_add(env.ssd, DEV_SSD);
+	ssd[1] = dev_add(env.dssd, DEV_SSD);
+	disks_add();
+	case_dev_create();
 	for (which = 0; which < 2; which++) {
 		memset(&img[which], 0, sizeof(img[which]));
 		sb_of(ssd[which]->path, &img[which].geo);
@@ -679,32 +949,27 @@ static int run_disk(void)
 		which = (int)fz_below(&r, 2);
 		im = &img[which];
 		im->ram_header_set = false;
+		charge(T_OTHER);
 		fz_damage(im, &r, false, true);
 		for (i = 0; i < im->nr_touched; i++)
 			dev_io(ssd[which]->path, im->touched[i] * BS,
 			       im->data + im->touched[i] * BS, BS, true);
 		dev_io(ram[which]->path, 0, im->ram_header_set ? im->ram_header : zero, BS, true);
+		charge(T_DAMAGE);
 		disk_table(ram[which]->path, ssd[which]->path, &im->geo, &t, &r);
 		if (verbose)
 			printf("case %llu [%s]: %s\n", (unsigned long long)cur_case, im->what,
 			       t.params);
 		devs_before();
 		kmsg_read(&k);
-		if (dm_create(CASE_NAME, t.len, t.type, t.params)) {
-			char path[64];
-
+		if (case_load(&t, true) == LIVE) {
 			nr_accepted++;
 			/* Read the start: through RAM, the SSD or a restore. */
-			snprintf(path, sizeof(path), "/dev/mapper/%s", CASE_NAME);
-			dev_io(path, 0, rd, HEAD_BYTES, false);
-			dm_gone(CASE_NAME);
+			dev_io("/dev/mapper/" CASE_NAME, 0, rd, HEAD_BYTES, false);
+			case_dev_reset();
 			kmsg_read(&k);
 		} else {
 			nr_refused++;
-			if (dm_exists(CASE_NAME)) {
-				dm_gone(CASE_NAME);
-				fail("[%s]: a refused table left its device", im->what);
-			}
 			kmsg_read(&k);
 			if (!has_reason(&k, &reason))
 				fail("[%s] %s: refused (%s) without a reason in the kernel log",
@@ -713,20 +978,32 @@ static int run_disk(void)
 				printf("  refused: %s\n", reason);
 			devs_unchanged(im->what);
 		}
-		/* Back to the valid image: the damaged blocks, or all if written. */
-		memcpy(im->data, ssd[which]->copy, ssd[which]->bytes);
-		if (dev_writes(ssd[which]->path) != ssd[which]->writes)
+		/*
+		 * Back to the valid image: the damaged blocks, or all of it if
+		 * the table wrote or the damage touched more blocks than it
+		 * lists.
+		 */
+		charge(T_OTHER);
+		if (dev_writes(ssd[which]) != ssd[which]->writes ||
+		    im->nr_touched == ARRAY_SIZE(im->touched)) {
+			memcpy(im->data, ssd[which]->copy, ssd[which]->bytes);
 			dev_io(ssd[which]->path, 0, im->data, ssd[which]->bytes, true);
-		else
-			for (i = 0; i < im->nr_touched; i++)
-				dev_io(ssd[which]->path, im->touched[i] * BS,
-				       im->data + im->touched[i] * BS, BS, true);
+		} else {
+			for (i = 0; i < im->nr_touched; i++) {
+				u64 off = im->touched[i] * BS;
+
+				memcpy(im->data + off, ssd[which]->copy + off, BS);
+				dev_io(ssd[which]->path, off, im->data + off, BS, true);
+			}
+		}
+		charge(T_RESTORE);
 		if (nr_failures > 20)
 			break;
 	}
 	dev_io(ram[0]->path, 0, zero, BS, true);
 	dev_io(ram[1]->path, 0, zero, BS, true);
 	devs_full_check();
+	dm_gone(CASE_NAME);
 	summary("disk");
 	free(rd);
 	free(zero);
@@ -738,6 +1015,8 @@ static void print_usage(void)
 	fprintf(stderr,
 		"usage: hims-fuzz tables|messages|disk|list [--seed S] [--first I] [--cases N] [-v]\n"
 		"  tables, disk: --ram D --ram2 D --ssd D --dssd D [--blank D --small D --fb-dev D]\n"
+		"    [--disk D (a whole disk under them)...] [--batch N] [--resume-every N]\n"
+		"    [--inject-write CASE]\n"
 		"  messages: --target NAME (hims devices, and feedbac ones named fb*)...\n");
 	exit(2);
 }
@@ -756,6 +1035,10 @@ int main(int argc, char **argv)
 		{ "small", required_argument, NULL, 'm' },
 		{ "fb-dev", required_argument, NULL, 'F' },
 		{ "target", required_argument, NULL, 't' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "batch", required_argument, NULL, 'B' },
+		{ "inject-write", required_argument, NULL, 'I' },
+		{ "resume-every", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -795,6 +1078,20 @@ int main(int argc, char **argv)
 			if (nr_msg_targets < (int)ARRAY_SIZE(msg_targets))
 				msg_targets[nr_msg_targets++] = optarg;
 			break;
+		case 'd':
+			if (nr_disks < (int)ARRAY_SIZE(disks))
+				disks[nr_disks++] = optarg;
+			break;
+		case 'B':
+			batch = max_t(u64, strtoull(optarg, NULL, 0), 1);
+			break;
+		case 'I':
+			inject_case = strtoull(optarg, NULL, 0);
+			inject = true;
+			break;
+		case 'E':
+			resume_every = max_t(u64, strtoull(optarg, NULL, 0), 1);
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -805,6 +1102,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	dm_log_with_errno_init(dm_log);
 	dm_udev_set_sync_support(0);
+	t_mark = now();
 	if (!strcmp(mode, "list"))
 		return list_tables();
 	if (!strcmp(mode, "tables")) {
