@@ -12,7 +12,7 @@
 # hims device and tmpfs files fill the guest's memory and more, rewritten
 # all the time, so the swap is used: checked in every round.
 # Runs SOAK_MIN minutes split evenly over the phases (make soak MIN=<n>;
-# make check: the line below), each at least one round of two of every
+# make vm-test: the line below), each at least one round of two of every
 # operation and a module reload.
 # soak: 1
 # timeout: 900
