@@ -9,10 +9,10 @@
 # pass) and untouched regions must read back.  Phases: feedbac on a 20
 # MB/s null_blk with two weighted cgroups (bios really held), then hims
 # sync, async, async+dedup, sync+dedup.  All along, swap lives on a second
-# hims device and a tmpfs file plus a memory hog fill the guest's memory,
-# so the swap is used.
+# hims device and tmpfs files fill the guest's memory and more, rewritten
+# all the time, so the swap is used: checked in every round.
 # Runs SOAK_MIN minutes split evenly over the phases (make soak MIN=<n>;
-# make check: the line below), each at least one round of two of every
+# make vm-test: the line below), each at least one round of two of every
 # operation and a module reload.
 # soak: 1
 # timeout: 900
@@ -55,39 +55,83 @@ swap_used() { # KiB of swap in use
 	awk 'NR > 1 { u += $4 } END { print u + 0 }' /proc/swaps
 }
 
-HOG='' FILLED=0
-# Fill the guest's memory: a tmpfs file of all that is available but 256
-# MiB.  Its pages are cold, so reclaim sends them to swap.
+mem_avail() { awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo; }
+
+# Allocate <n> files of 64 MiB (0 .. n - 1) in tmpfs <dir>, with a pause
+# between files.  One dd of 1.5 GiB in a single read of /dev/zero (the old
+# hog: one huge anonymous allocation touched in one syscall) tripped the
+# soft-lockup watchdog under TCG on a loaded host.  fallocate takes the
+# pages without copying into them (reclaim zeroes them on their way to
+# swap): the fill takes seconds, not a minute.
+PIECE=64
+fill_pieces() { # fill_pieces <dir> <n>
+	local k=0
+	while [ $k -lt "$2" ]; do
+		fallocate -l ${PIECE}M "$1/$k" || return 1
+		k=$((k + 1))
+		sleep 0.1
+	done
+}
+
+# umount <dir>, retried while a killed writer still holds it.
+umount_wait() {
+	local i=0
+	until umount "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "cannot unmount $1: $(umount "$1" 2>&1)"
+		sleep 0.2
+	done
+}
+
+HOG='' FILLED=0 HOGGED=0
+# Fill the guest's memory: tmpfs files of all that is available but 256
+# MiB.  Their pages are cold, so reclaim sends them to swap.
 mem_fill() {
-	local fill
+	local n
 	[ $FILLED = 0 ] || return 0
-	fill=$(($(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo) - 256))
+	n=$((($(mem_avail) - 256) / PIECE))
 	mkdir -p $W/fill
-	mount -t tmpfs -o size=$((fill + 16))m fill $W/fill
+	mount -t tmpfs -o size=$((n * PIECE + 16))m fill $W/fill
 	FILLED=1
-	dd if=/dev/zero of=$W/fill/f bs=1M count=$fill 2>/dev/null || fail "cannot fill $fill MiB of tmpfs"
+	fill_pieces $W/fill $n || fail "cannot fill $((n * PIECE)) MiB of tmpfs"
 }
 
 mem_unfill() {
-	[ $FILLED = 0 ] || umount $W/fill
+	[ $FILLED = 0 ] || umount_wait $W/fill
 	FILLED=0
 }
 
-# A hog that allocates and touches what is available now plus a quarter of
-# the swap, again and again, so the swap gets used and reclaim runs all the
-# time.  The OOM killer's first choice.
+# The hog: more tmpfs files, as much as is available now plus an eighth of
+# the swap, then the oldest file rewritten, again and again, so that
+# reclaim runs all the time.  Tmpfs, unlike a process's memory, cannot be
+# freed by the OOM killer: the tmpfs's size bounds it, so nothing is killed
+# (oom_check).  Swap must then be in use: checked here, and by each round.
+# It runs from the feedbac phase to the end; module reloads of dm-hims
+# stop it (for swapoff) and start it again.  Restarted on a filled memory,
+# it would push another share of the fill to swap: up to 205 of the 256
+# MiB of swap seen.
 hog_start() {
-	local hog
-	hog=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
-	hog=$((hog + $(awk 'NR > 1 { s += $3 } END { print int(s / 4096) }' /proc/swaps)))
-	# A session of its own, so that its process group (and the dd in it)
-	# can be killed at once.
+	local n i=0
+	n=$((($(mem_avail) + $(awk 'NR > 1 { s += $3 } END { print int(s / 8192) }' /proc/swaps)) / PIECE + 1))
+	mkdir -p $W/hog
+	mount -t tmpfs -o size=$((n * PIECE + 16))m hog $W/hog
+	HOGGED=1
+	fill_pieces $W/hog $n || fail "cannot fill $((n * PIECE)) MiB of tmpfs for the hog"
+	until [ "$(swap_used)" -gt 0 ]; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || fail "the swap on hims is not used with $((n * PIECE)) MiB more in tmpfs: $(grep -E 'MemAvailable|Shmem:' /proc/meminfo | tr -s '\n ' ' ')"
+		sleep 0.2
+	done
+	# A session of its own, so that its process group (and the fallocate
+	# in it) can be killed at once.
 	# shellcheck disable=SC2016 # expanded by that shell
-	setsid sh -c 'echo 1000 > /proc/self/oom_score_adj
+	setsid sh -c 'k=0
 		while :; do
-			dd if=/dev/zero of=/dev/null bs=$0M count=1 2>/dev/null
-			sleep 2
-		done' "$hog" &
+			rm -f "$1/$k"
+			fallocate -l $2 "$1/$k" || true
+			k=$(((k + 1) % $0))
+			sleep 1
+		done' "$n" $W/hog ${PIECE}M &
 	HOG=$!
 }
 
@@ -97,6 +141,8 @@ hog_stop() {
 		wait "$HOG" 2>/dev/null || true
 		HOG=
 	fi
+	[ $HOGGED = 0 ] || umount_wait $W/hog
+	HOGGED=0
 }
 
 swap_on() { # swap_on [mkswap]
@@ -116,8 +162,8 @@ swap_off() { # SWAPOFF_S: the seconds it took
 
 cleanup() {
 	[ -e $W/stop ] || touch $W/stop
-	hog_stop
-	mem_unfill
+	hog_stop || true
+	mem_unfill || true
 	swapoff -a 2>/dev/null || true
 	# The harness fails the test on these lines, but the console shows
 	# no stack traces (loglevel 4): print what follows the first one.
@@ -215,11 +261,11 @@ sum_of() { # sum_of <dev> <MiB>
 
 kib_total() { cat $W/*.kib 2>/dev/null | awk '{ k += $1 } END { print k + 0 }'; }
 
-# No process but the hog may die of OOM.
+# The memory is bounded by the tmpfs sizes: no process may die of OOM.
 oom_check() {
 	local bad
-	bad=$(dmesg | grep -E 'Killed process|Out of memory: Kill' | grep -v '(dd)' | head -n 1)
-	[ -z "$bad" ] || fail "OOM killed something else than the hog: $bad"
+	bad=$(dmesg | grep -E 'Killed process|Out of memory: Kill' | head -n 1)
+	[ -z "$bad" ] || fail "OOM killed a process: $bad"
 }
 
 counts_reset() {
@@ -228,10 +274,17 @@ counts_reset() {
 	rm -f $W/*.kib
 }
 
+# SWAPMAX: the most swap used in the phase, RSWAP in the round.
 swap_sample() {
 	local u
 	u=$(swap_used)
 	[ "$u" -le "$SWAPMAX" ] || SWAPMAX=$u
+	[ "$u" -le "$RSWAP" ] || RSWAP=$u
+}
+
+# Memory pressure must have lasted through the round's operations.
+swap_check() {
+	[ "$RSWAP" -gt 0 ] || fail "round $ROUNDS: the swap on hims was not used during the operations"
 }
 
 # --- dm-hims phases
@@ -323,17 +376,15 @@ hims_phase() { # hims_phase <sync|async> <0|1: dedup>
 	MODE=$1 DEDUP=$2 OPTS=0
 	counts_reset
 	step "hims $MODE$([ "$DEDUP" = 0 ] || echo ' + dedup'): $PHASE_S s"
-	hog_stop
 	dmsetup create soak --table "$(data_table format)"
 	mib=$(($(sectors $HS) / 2048))
 	fio_pattern write $HS 0 4M 101
 	fio_pattern write $HS $((mib - 4))M 4M 102
-	hog_start
 	end=$(($(now) + PHASE_S))
 	while [ $ROUNDS -lt 1 ] || [ "$(now)" -lt $end ]; do
 		ROUNDS=$((ROUNDS + 1))
 		fio_loop d $HS 4M $((mib - 8))M
-		i=0
+		i=0 RSWAP=0
 		t1=$(now)
 		rend=$((t1 + WIN))
 		while [ "$(now)" -lt $rend ] || [ $i -lt 10 ]; do
@@ -345,9 +396,10 @@ hims_phase() { # hims_phase <sync|async> <0|1: dedup>
 			sleep 0.2
 		done
 		t2=$(now)
+		swap_check
 		fio_stop d
 		t3=$(now)
-		echo "round $ROUNDS: $(dmsetup status soak | cut -d' ' -f4-10), swap $(swap_used) KiB"
+		echo "round $ROUNDS: $(dmsetup status soak | cut -d' ' -f4-10), swap up to $RSWAP KiB, available $(mem_avail) MiB"
 		sum_of $HS "$mib"
 		sum=$SUM
 		t4=$(now)
@@ -369,7 +421,6 @@ hims_phase() { # hims_phase <sync|async> <0|1: dedup>
 		"mode switches $SWITCH, flushes $FLUSH, swap-device switches+flushes $SWAPOPS," \
 		"module reloads $MODS ($RESTORES with brd reloaded: restores from the SSD), fio jobs $JOBS, fio verified $(($(kib_total) / 1024)) MiB," \
 		"checksummed $MD5_MIB MiB, swap used up to $SWAPMAX KiB"
-	hog_stop
 	dmsetup remove soak
 }
 
@@ -443,7 +494,7 @@ while [ $ROUNDS -lt 1 ] || [ "$(now)" -lt $end ]; do
 	ROUNDS=$((ROUNDS + 1))
 	fio_loop g1 $FB 0 48M "$FB_CG/g1"
 	fio_loop g2 $FB 48M 48M "$FB_CG/g2"
-	i=0
+	i=0 RSWAP=0
 	t1=$(now)
 	rend=$((t1 + WIN))
 	while [ "$(now)" -lt $rend ] || [ $i -lt 8 ]; do
@@ -455,11 +506,12 @@ while [ $ROUNDS -lt 1 ] || [ "$(now)" -lt $end ]; do
 		sleep 0.2
 	done
 	t2=$(now)
+	swap_check
 	fio_stop g1 g2
 	t3=$(now)
 	sum_of $FB 100
 	sum=$SUM
-	echo "round $ROUNDS: $(dmsetup status soak-fb | cut -d' ' -f4-12), swap $(swap_used) KiB"
+	echo "round $ROUNDS: $(dmsetup status soak-fb | cut -d' ' -f4-12), swap up to $RSWAP KiB, available $(mem_avail) MiB"
 	# Memory stays filled: dm-feedbac's reload needs no swapoff.
 	dmsetup remove soak-fb
 	rmmod dm-feedbac
@@ -481,7 +533,6 @@ echo "feedbac: rounds $ROUNDS, suspends $SUSP, reloads $RELOAD, weight changes $
 	"module reloads $MODS, fio jobs $JOBS, fio verified $(($(kib_total) / 1024)) MiB," \
 	"checksummed $MD5_MIB MiB, held bios in $HELD_SEEN of $HELD_SAMPLES samples" \
 	"(up to $HELD_MAX), swap used up to $SWAPMAX KiB"
-hog_stop
 dmsetup remove soak-fb
 rmmod dm-feedbac
 rmmod null_blk
@@ -492,6 +543,7 @@ hims_phase async 1
 hims_phase sync 1
 
 step "teardown"
+hog_stop
 mem_unfill
 swap_off
 dmsetup remove soak-swap
