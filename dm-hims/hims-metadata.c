@@ -319,6 +319,21 @@ int hims_format(struct hims_c *hc, char **error)
 		*error = "Cannot zero the SSD mirror";
 		return r;
 	}
+	/*
+	 * And the RAM tier: a block never written since this format reads
+	 * RAM, which may hold an earlier format's data (a reload with
+	 * format, a RAM device used before).  With dedup, unmapped blocks
+	 * read as zeroes without reading RAM.
+	 */
+	if (!hims_dedup_on(hc)) {
+		r = blkdev_issue_zeroout(ram_bdev(hc),
+					 hims_ram_sector(hims_ram_block(hims_pblock(0))),
+					 block_to_sector(hc->geo.ram_blocks), GFP_KERNEL, 0);
+		if (r) {
+			*error = "Cannot zero the RAM tier";
+			return r;
+		}
+	}
 	/* The bitmap first: a superblock must never describe stale bits. */
 	memset(buf, 0, HIMS_BLOCK_SIZE);
 	for (i = 0; i < hc->geo.bitmap_blocks; i++) {
