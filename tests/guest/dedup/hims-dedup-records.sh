@@ -27,12 +27,15 @@ new_brd() {
 	modprobe brd rd_nr=1 rd_size=4096
 }
 fresh() { # fresh <when> [--strict]: format but never commit; load it twice
-	# Only the constructor runs: no resume, so no suspend commits.
-	dmsetup create $name --notable
-	dmsetup load $name --table "$table 3 dedup $logical format" ||
+	# The first resume formats; the SSD as it left it, before the
+	# suspend's commit, is the SSD after a power cut just then.
+	dmsetup create $name --table "$table 3 dedup $logical format" ||
 		fail "cannot format ($1)"
-	dmsetup clear $name
+	dd if=$SSD of=formatted.img bs=1M count=16 iflag=direct 2>/dev/null ||
+		fail "cannot read the formatted SSD ($1)"
 	dmsetup remove $name
+	dd if=formatted.img of=$SSD bs=1M oflag=direct conv=notrunc 2>/dev/null ||
+		fail "cannot put the formatted SSD back ($1)"
 	# shellcheck disable=SC2086 # $2: an option or nothing
 	out=$(hims-check $2 $SSD) ||
 		fail "hims-check on a formatted SSD ($1): $(hims-check $2 $SSD 2>&1)"
