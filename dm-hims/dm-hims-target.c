@@ -314,6 +314,7 @@ static void hims_init_context(struct dm_target *ti, struct hims_c *hc)
 	spin_lock_init(&hc->lock);
 	mutex_init(&hc->meta.lock);
 	mutex_init(&hc->mode_lock);
+	mutex_init(&hc->flush_lock);
 	init_waitqueue_head(&hc->wb.wait);
 	init_waitqueue_head(&hc->progress_wait);
 	init_completion(&hc->restore.copy.done);

@@ -47,6 +47,7 @@ enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
  *   dedup.commit_lock  (mutex)    one dedup commit at a time
  *   dedup.lock         (mutex)    the dedup core; sleeps inside (block I/O)
  *   meta.lock          (mutex)    meta.page and meta.copy_page
+ *   flush_lock         (mutex)    one SSD cache flush in flight (leaf)
  *   lock               (spinlock, irq-safe) the block state below
  *
  * @lock is taken from map, end_io and kcopyd callbacks, so it is always
@@ -224,6 +225,13 @@ struct hims_c {
 	 */
 	struct mutex mode_lock;
 	u64 mode_gen;			/* [mode_lock] mode changes so far */
+	/*
+	 * flush_lock: every SSD cache flush we issue, one at a time
+	 * (hims_flush_ssd()), so that no two are in flight at once: a
+	 * recorder such as dm-log-writes then logs the SSD's writes in the
+	 * order they completed.
+	 */
+	struct mutex flush_lock;
 
 	spinlock_t lock;		/* see "Locking" above */
 	int error;			/* [lock] sticky: the device's error state */
@@ -256,7 +264,6 @@ struct hims_c {
 #define HB_FLUSH_AFTER	0x2	/* async FUA write: complete once durable */
 #define HB_FLUSH_DONE	0x4	/* we complete this bio ourselves */
 #define HB_WRITING	0x8	/* a RAM-tier write counted in lrw.writing */
-#define HB_SSD_FLUSH	0x10	/* an empty flush passed to the SSD */
 
 struct hims_bio {
 	u64 first_block;
@@ -333,7 +340,7 @@ int hims_format(struct hims_c *hc, char **error);
 
 /* hims-writeback.c */
 void hims_kick_writeback(struct hims_c *hc);
-void hims_ssd_flush_failed(struct hims_c *hc, int error);
+int hims_flush_ssd(struct hims_c *hc);
 int hims_writeback_thread(void *data);
 int hims_drain(struct hims_c *hc);
 int hims_drain_killable(struct hims_c *hc);

@@ -115,7 +115,7 @@ int hims_dedup_commit(struct hims_c *hc)
 	if (!r)
 		r = dm_bufio_write_dirty_buffers(hc->dedup.bufio);
 	if (!r)
-		r = dm_bufio_issue_flush(hc->dedup.bufio);
+		r = hims_flush_ssd(hc);	/* one flush in flight: see there */
 	if (!r) {
 		mutex_lock(&hc->meta.lock);
 		hims_dedup_record_encode(page_address(hc->meta.page), &hc->dedup.core.cfg, epoch,

@@ -314,12 +314,10 @@ static int hims_map_flush(struct hims_c *hc, struct bio *bio)
 		spin_unlock_irqrestore(&hc->lock, flags);
 		return DM_MAPIO_KILL;
 	}
-	if (!hc->blocks.lrw.nr_dirty && !hc->blocks.lrw.nr_writeback) {
-		spin_unlock_irqrestore(&hc->lock, flags);
-		hims_bio(bio)->flags |= HB_SSD_FLUSH;
-		bio_set_dev(bio, ssd_bdev(hc));
-		return DM_MAPIO_REMAPPED;
-	}
+	/*
+	 * Even with nothing dirty, not passed down: the writeback thread
+	 * flushes, so that our SSD flushes never overlap (hims_flush_ssd()).
+	 */
 	hims_add_flush_waiter(hc, bio, hc->blocks.write_seq);
 	spin_unlock_irqrestore(&hc->lock, flags);
 	wake_up(&hc->wb.wait);
@@ -357,8 +355,6 @@ int hims_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 	bool wake, held = false;
 	u64 b, seq;
 
-	if (hb->flags & HB_SSD_FLUSH && *error)
-		hims_ssd_flush_failed(hc, blk_status_to_errno(*error));
 	if (hb->flags & HB_FLUSH_DONE || !(hb->flags & HB_WRITING))
 		return DM_ENDIO_DONE;
 

@@ -122,17 +122,27 @@ static void hims_start_writeback(struct hims_c *hc)
  * before it, so a later flush that succeeds must not vouch for them: the
  * error state, as for a failed copy (a reload writes every block back).
  */
-void hims_ssd_flush_failed(struct hims_c *hc, int error)
+static void hims_ssd_flush_failed(struct hims_c *hc, int error)
 {
 	if (hims_set_error(hc, error))
 		DMERR("%s: SSD flush failed: %d; device in error state",
 		      dm_table_device_name(hc->ti->table), error);
 }
 
-static int hims_flush_ssd(struct hims_c *hc)
+/*
+ * Every cache flush of the SSD goes through here, one at a time.  Not for
+ * speed: with two flushes in flight, dm-log-writes logs the writes it
+ * spliced into the first at the completion of the first, possibly after
+ * the second's and after later writes to the same blocks, and a crash
+ * replay from its log cannot tell that from a real reordering.
+ */
+int hims_flush_ssd(struct hims_c *hc)
 {
-	int r = blkdev_issue_flush(ssd_bdev(hc));
+	int r;
 
+	mutex_lock(&hc->flush_lock);
+	r = blkdev_issue_flush(ssd_bdev(hc));
+	mutex_unlock(&hc->flush_lock);
 	if (r)
 		hims_ssd_flush_failed(hc, r);
 	return r;
