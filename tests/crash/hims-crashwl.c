@@ -129,12 +129,11 @@ static int run_cmd(const char *fmt, ...)
  * Issues the next mark into the log; call with mark_lock held.
  *
  * dm-log-writes logs a plain write with the first flush mapped after it
- * completed, at that flush's completion.  With two flushes in flight, the
- * one mapped later can complete first: the sync we mark completed with it,
- * yet the writes it covers are in the earlier flush's group, logged after
- * our mark, and a replay would count them volatile there.  So the log
- * waits for every bio in flight (each flush logs its group) before the
- * mark.  A write no flush covered is still logged after the mark.
+ * completed, at that flush's completion, so the log is in completion order
+ * only while flushes never overlap: dm-hims sends the SSD one at a time.
+ * A sync we mark has returned, so its flush and the writes it covers are
+ * logged before the mark; a sync that returned before its flush completed
+ * leaves them after the mark, and the replay finds them volatile there.
  */
 static u64 next_mark(void)
 {
@@ -145,7 +144,7 @@ static u64 next_mark(void)
 	if (!W.o->log || !*W.o->log)
 		return k;
 	snprintf(msg, sizeof(msg), "mark crw%llu", (unsigned long long)k);
-	if (hdm_quiesce(W.o->log) || hdm_message(W.o->log, msg)) {
+	if (hdm_message(W.o->log, msg)) {
 		fprintf(stderr, "hims-crashwl: %s: message '%s' failed\n",
 			W.o->log, msg);
 		W.failed = 1;

@@ -153,29 +153,6 @@ int hdm_suspend(const char *name)
 	return r;
 }
 
-int hdm_quiesce(const char *name)
-{
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_SUSPEND);
-	int r = -1;
-
-	if (!dmt)
-		return -1;
-	/* Neither a cache flush nor a filesystem freeze: only the wait. */
-	if (dm_task_set_name(dmt, name) && dm_task_no_flush(dmt) &&
-	    dm_task_skip_lockfs(dmt) && dm_task_run(dmt))
-		r = 0;
-	dm_task_destroy(dmt);
-	if (r)
-		return r;
-	/* Left suspended, the device would hang its users: try again. */
-	if (simple_task(DM_DEVICE_RESUME, name, NULL, false) &&
-	    simple_task(DM_DEVICE_RESUME, name, NULL, false)) {
-		tool_err("%s: cannot resume the device after a suspend", name);
-		return -1;
-	}
-	return 0;
-}
-
 static int simple_task(int op, const char *name, const char *newuuid, bool retry)
 {
 	struct dm_task *dmt;

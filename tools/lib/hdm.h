@@ -38,11 +38,6 @@ int hdm_create_table(const char *name, const char *uuid, u64 len,
 int hdm_reload(const char *name, u64 len, const char *type, const char *params);
 /* Suspends a device (its targets' postsuspend runs); 0 or -1. */
 int hdm_suspend(const char *name);
-/*
- * Returns once every bio in flight on the device has completed: a suspend
- * without a cache flush or a filesystem freeze, then a resume.
- */
-int hdm_quiesce(const char *name);
 int hdm_remove(const char *name);
 int hdm_set_uuid(const char *name, const char *uuid);
 int hdm_message(const char *name, const char *msg);
