@@ -116,6 +116,8 @@ int hims_dedup_commit(struct hims_c *hc)
 		r = dm_bufio_write_dirty_buffers(hc->dedup.bufio);
 	if (!r)
 		r = hims_flush_ssd(hc);	/* one flush in flight: see there */
+	if (!r)
+		r = READ_ONCE(hc->error);	/* a flush or copy failed meanwhile */
 	if (!r) {
 		mutex_lock(&hc->meta.lock);
 		hims_dedup_record_encode(page_address(hc->meta.page), &hc->dedup.core.cfg, epoch,

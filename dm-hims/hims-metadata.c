@@ -345,9 +345,12 @@ int hims_format(struct hims_c *hc, char **error)
 	r = hims_dedup_format(hc);
 	if (r)
 		goto fail;
+	/* What came before durable first, through the one flush path. */
+	r = hims_flush_ssd(hc);
+	if (r)
+		goto fail;
 	hims_sb_encode(buf, &hc->geo, hc->uuid);
-	r = hims_ssd_io(hc, hims_sb_block(), hc->meta.page,
-			REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
+	r = hims_ssd_io(hc, hims_sb_block(), hc->meta.page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
 	if (r)
 		goto fail;
 	hc->formatting = false;
