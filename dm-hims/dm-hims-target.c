@@ -100,7 +100,9 @@ static void hims_resume(struct dm_target *ti)
 {
 	struct hims_c *hc = ti->private;
 
-	WRITE_ONCE(hc->suspended, false);
+	spin_lock_irq(&hc->lock);
+	hc->suspended = false;
+	spin_unlock_irq(&hc->lock);
 	if (hc->restore.parked) {
 		hims_restore_rearm(hc);
 		kthread_unpark(hc->restore.thread);
@@ -117,7 +119,11 @@ static void hims_postsuspend(struct dm_target *ti)
 		kthread_park(hc->restore.thread);
 		hc->restore.parked = true;
 	}
-	WRITE_ONCE(hc->suspended, true);
+	spin_lock_irq(&hc->lock);	/* see hims_age_tick() */
+	hc->suspended = true;
+	spin_unlock_irq(&hc->lock);
+	/* Before the killable wait: no commit may run once suspend returns. */
+	cancel_work_sync(&hc->dedup.commit_work);
 	if (!hims_restore_quiesce(hc)) {
 		/*
 		 * Killed with a restore copy in flight, which may still land
@@ -130,7 +136,6 @@ static void hims_postsuspend(struct dm_target *ti)
 			hims_mark_ram_newer(hc);
 		return;
 	}
-	cancel_work_sync(&hc->dedup.commit_work);
 	/*
 	 * Killable, like the restore it may finish: an SSD that does not
 	 * answer must not hold suspend or removal forever.  Killed, RAM is
@@ -156,6 +161,7 @@ static void hims_free(struct hims_c *hc)
 	if (hc->kc)
 		dm_kcopyd_client_destroy(hc->kc);
 	WARN_ON(!bio_list_empty(&hc->held));
+	WARN_ON(!bio_list_empty(&hc->wb.flush_waiters));
 	if (hc->wq)
 		destroy_workqueue(hc->wq);
 	if (hc->dedup.bufio)
@@ -311,6 +317,7 @@ static int hims_alloc(struct hims_c *hc, char **error)
 static void hims_init_context(struct dm_target *ti, struct hims_c *hc)
 {
 	hc->ti = ti;
+	hc->suspended = true;	/* until the first resume: no periodic commit */
 	spin_lock_init(&hc->lock);
 	mutex_init(&hc->meta.lock);
 	mutex_init(&hc->mode_lock);

@@ -237,7 +237,7 @@ struct hims_c {
 	int error;			/* [lock] sticky: the device's error state */
 	bool loaded;			/* the first preresume loaded the metadata */
 	bool formatting;		/* the SSD is formatted at first resume */
-	bool suspended;			/* WRITE_ONCE in postsuspend/resume */
+	bool suspended;			/* [lock] between postsuspend and resume */
 
 	struct hims_blocks blocks;
 	struct hims_meta meta;

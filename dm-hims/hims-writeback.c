@@ -196,11 +196,15 @@ static void hims_age_tick(struct hims_c *hc)
 		hc->wb.age_mark_seq = hc->blocks.write_seq;
 		hc->wb.age_mark_time = jiffies;
 	}
-	spin_unlock_irqrestore(&hc->lock, flags);
-	/* Frees become reusable, and mappings durable, by commits. */
-	if (hims_dedup_on(hc) && READ_ONCE(hc->loaded) && !READ_ONCE(hc->suspended) &&
+	/*
+	 * Frees become reusable, and mappings durable, by commits.  Queued
+	 * under the lock postsuspend sets @suspended with, so its cancel
+	 * cannot miss a commit queued by a tick that had not seen it.
+	 */
+	if (hims_dedup_on(hc) && READ_ONCE(hc->loaded) && !hc->suspended &&
 	    time_after(jiffies, hc->dedup.last_commit + msecs_to_jiffies(hc->wb.max_age_ms)))
 		queue_work(hc->wq, &hc->dedup.commit_work);
+	spin_unlock_irqrestore(&hc->lock, flags);
 }
 
 int hims_writeback_thread(void *data)
