@@ -616,6 +616,7 @@ static void hims_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(" %s %llu", READ_ONCE(hc->restore.done) ? "complete" :
 		       READ_ONCE(hc->restore.gave_up) ? "incomplete" : "restoring",
 		       hc->restore.errors);
+		DMEMIT(" %lld", (s64)atomic64_read(&hc->stats.ssd_flushes));
 		spin_unlock_irq(&hc->lock);
 		break;
 	case STATUSTYPE_TABLE:
@@ -755,7 +756,7 @@ static void hims_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type hims_target = {
 	.name = "hims",
-	.version = {1, 2, 0},
+	.version = {1, 3, 0},
 	.module = THIS_MODULE,
 	.ctr = hims_ctr,
 	.dtr = hims_dtr,

@@ -179,6 +179,7 @@ struct hims_stats {
 	atomic64_t ram_writes;
 	atomic64_t ssd_reads;
 	atomic64_t ssd_writes;
+	atomic64_t ssd_flushes;		/* issued by hims_flush_ssd(); not cleared */
 };
 
 /*

@@ -141,6 +141,7 @@ int hims_flush_ssd(struct hims_c *hc)
 	int r;
 
 	mutex_lock(&hc->flush_lock);
+	atomic64_inc(&hc->stats.ssd_flushes);
 	r = blkdev_issue_flush(ssd_bdev(hc));
 	mutex_unlock(&hc->flush_lock);
 	if (r)

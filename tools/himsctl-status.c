@@ -71,6 +71,8 @@ static void print_json(struct json *j, const struct hims_dev *hd)
 		json_string(j, "restore_state", hims_restore_state_name(st->restore));
 		json_u64(j, "restore_failed_copies", st->restore_failures);
 	}
+	if (st->has_flushes)
+		json_u64(j, "ssd_flushes", st->ssd_flushes);
 	json_u64(j, "ram_reads", st->ram_reads);
 	json_u64(j, "ram_writes", st->ram_writes);
 	json_u64(j, "ssd_reads", st->ssd_reads);
@@ -123,6 +125,8 @@ static void print_export(const struct hims_dev *hd)
 		export_kv("HIMS_RESTORE_STATE", hims_restore_state_name(st->restore));
 		export_u64("HIMS_RESTORE_FAILED_COPIES", st->restore_failures);
 	}
+	if (st->has_flushes)
+		export_u64("HIMS_SSD_FLUSHES", st->ssd_flushes);
 	export_kv("HIMS_WRITEBACK", st->wb_paused ? "paused" : "running");
 	printf("HIMS_ERROR=%d\n", st->error);
 	if (st->has_dedup) {

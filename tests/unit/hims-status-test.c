@@ -12,7 +12,9 @@
 
 static void test_info(void)
 {
+	static const char f21[] = "sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 complete 0";
 	struct hims_status st;
+	char line[128];
 
 	CHECK_EQ(hims_status_parse("async 10 65535 3 1 7 10 100 200 300 400 running 0", &st), 0);
 	CHECK(!st.sync);
@@ -68,6 +70,14 @@ static void test_info(void)
 	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 complete 0",
 				   &st), 0);
 	CHECK(hims_status_restored(&st));
+	CHECK(!st.has_flushes);
+	/* Field 22: SSD flushes, after 21 fields (f21). */
+	snprintf(line, sizeof(line), "%s 12", f21);
+	CHECK_EQ(hims_status_parse(line, &st), 0);
+	CHECK(st.has_flushes);
+	CHECK_EQ(st.ssd_flushes, 12);
+	snprintf(line, sizeof(line), "%s -1", f21);
+	CHECK_EQ(hims_status_parse(line, &st), -1);
 	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 done 0",
 				   &st), -1);
 	CHECK_EQ(hims_status_parse("sync 0 1 0 0 0 0 0 0 0 0 paused 0 0 0 0 0 1.000 0 complete x",

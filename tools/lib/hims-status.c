@@ -11,6 +11,7 @@
 #define HIMS_STATUS_FIELDS	13
 #define HIMS_STATUS_DEDUP_FIELDS	19
 #define HIMS_STATUS_RESTORE_FIELDS	21
+#define HIMS_STATUS_FLUSH_FIELDS	22
 
 static const char *const restore_state_names[] = {
 	[HIMS_RESTORE_UNKNOWN] = "unknown",
@@ -112,6 +113,11 @@ int hims_status_parse(const char *params, struct hims_status *st)
 	    (parse_restore_state(w[19], &st->restore) ||
 	     tu_parse_u64(w[20], &st->restore_failures)))
 		return -1;
+	if (n >= HIMS_STATUS_FLUSH_FIELDS) {
+		if (tu_parse_u64(w[21], &st->ssd_flushes))
+			return -1;
+		st->has_flushes = true;
+	}
 	return 0;
 }
 

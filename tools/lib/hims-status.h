@@ -38,6 +38,9 @@ struct hims_status {
 	/* Fields 20-21 (target version 1.2.0 and later). */
 	enum hims_restore_state restore;
 	u64 restore_failures;	/* failed restore copies, retries included */
+	/* Field 22 (target version 1.3.0 and later). */
+	bool has_flushes;
+	u64 ssd_flushes;	/* SSD cache flushes issued */
 };
 
 /* The TABLE status: "<ram> <ssd> <mode> <#opts> <opt> <value> ..." */

@@ -144,6 +144,23 @@ workload() {
 		--log "$l" --hims crw "$@"
 }
 
+# end_logged <mode>: suspends crw (its drain done), removes it and cr-lw,
+# and prints the log's summary.  Every SSD flush dm-hims counted (status
+# field 22) must be a FLUSH entry of the log and none may reach it another
+# way: the log is in completion order only while dm-hims sends one flush
+# at a time (tests/crash/README).
+end_logged() {
+	local issued logged
+	dmsetup suspend crw
+	issued=$(dmsetup status crw | awk '{ print $25 }')
+	dmsetup remove crw
+	dmsetup remove cr-lw
+	hims-replay info /dev/mapper/cr-log | tail -n 1 | tee $W/info
+	logged=$(sed -n 's/.* flush \([0-9]*\) .*/\1/p' $W/info)
+	[ -n "$issued" ] && [ "$issued" = "$logged" ] ||
+		echo "$1: dm-hims issued ${issued:-no} SSD flushes, the log has $logged" >> $W/flushes
+}
+
 run_mode() { # run_mode <mode> <run>
 	local m=$1 r=$2 extra='' wopts='' t0
 	t0=$(date +%s)
@@ -166,9 +183,7 @@ run_mode() { # run_mode <mode> <run>
 		workload "$m" "$r" /dev/mapper/crw cr-lw $wopts
 	fi
 	echo "status: $(dmsetup status crw)"
-	dmsetup remove crw
-	dmsetup remove cr-lw
-	hims-replay info /dev/mapper/cr-log | tail -n 1
+	end_logged "$m"
 	replay "$m" "$m" "$r" $W/rec /dev/mapper/cr-log $W/base.img "$((seed * 1000 + r))"
 	echo "mode $m: $(($(date +%s) - t0)) s"
 }
@@ -192,9 +207,7 @@ run_restore() { # run_restore <run> <with restore2: 0|1>
 	dmsetup create crw --table "0 $len hims $RAM /dev/mapper/cr-lw async $opts"
 	dmsetup message cr-lw 0 mark crw0
 	workload restore "$((r + 1))" /dev/mapper/crw cr-lw --run "$r"
-	dmsetup remove crw
-	dmsetup remove cr-lw
-	hims-replay info /dev/mapper/cr-log | tail -n 1
+	end_logged restore
 	replay restore restore "$r" $W/rec /dev/mapper/cr-log $W/base.img "$((seed * 1000 + r))"
 	echo "mode restore: $(($(date +%s) - t0)) s"
 	[ "$2" = 1 ] || return 0
@@ -229,6 +242,7 @@ run_restore() { # run_restore <run> <with restore2: 0|1>
 t_start=$(date +%s)
 : > $W/summary
 : > $W/kinds
+: > $W/flushes
 i=0
 for m in $MODES; do
 	i=$((i + 1))
@@ -248,4 +262,6 @@ while read -r n p f; do
 done < $W/summary
 echo "$total crash points, $bad failed, in $(($(date +%s) - t_start)) s"
 [ ! -s $W/kinds ] || { echo "failed points by kind:"; sed 's/^/  /' $W/kinds; }
+[ ! -s $W/flushes ] && echo "every SSD flush of dm-hims is in its log, and no other" ||
+	{ cat $W/flushes; fail "the logs' flushes are not dm-hims's own"; }
 [ "$bad" = 0 ] || fail "$bad of $total crash points broke the crash contract: $(awk '$3 > 0 {printf "%s ", $1}' $W/summary)"
