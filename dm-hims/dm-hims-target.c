@@ -96,13 +96,28 @@ static int hims_preresume(struct dm_target *ti)
 	return r;
 }
 
+/*
+ * A killed suspend: no new writeback copy until resume, so none starts
+ * while a next table formats or loads the SSD (those in flight are the
+ * most that can still land).
+ */
+static void hims_halt_writeback(struct hims_c *hc)
+{
+	spin_lock_irq(&hc->lock);
+	hc->wb.halted = true;
+	spin_unlock_irq(&hc->lock);
+	wake_up_all(&hc->progress_wait);	/* drains waiting end (-EAGAIN) */
+}
+
 static void hims_resume(struct dm_target *ti)
 {
 	struct hims_c *hc = ti->private;
 
 	spin_lock_irq(&hc->lock);
 	hc->suspended = false;
+	hc->wb.halted = false;
 	spin_unlock_irq(&hc->lock);
+	hims_kick_writeback(hc);
 	if (hc->restore.parked) {
 		hims_restore_rearm(hc);
 		kthread_unpark(hc->restore.thread);
@@ -132,6 +147,7 @@ static void hims_postsuspend(struct dm_target *ti)
 		 */
 		DMERR("%s: suspend interrupted with a restore copy in flight",
 		      dm_table_device_name(ti->table));
+		hims_halt_writeback(hc);
 		if (hc->loaded)
 			hims_mark_ram_newer(hc);
 		return;
@@ -146,6 +162,7 @@ static void hims_postsuspend(struct dm_target *ti)
 		hims_mirror_current(hc);
 	} else {
 		DMERR("writeback before suspend failed: %d", r);
+		hims_halt_writeback(hc);
 		if (hc->loaded)
 			hims_mark_ram_newer(hc);
 	}

@@ -120,6 +120,7 @@ struct hims_wb {
 	unsigned int runs_active;	/* [lock] */
 	bool active;			/* [lock] between the high and low watermarks */
 	bool paused;			/* [lock] */
+	bool halted;			/* [lock] suspend was killed: none until resume */
 	/* The thread has work: set under [lock] or by WRITE_ONCE. */
 	bool kick;
 	struct bio_list flush_waiters;	/* [lock] flushes and FUA writes waiting */

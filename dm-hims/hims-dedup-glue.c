@@ -130,7 +130,8 @@ int hims_dedup_commit(struct hims_c *hc)
 	mutex_lock(&hc->dedup.lock);
 	hims_dedup_commit_end(&hc->dedup.core, epoch, !r);
 	mutex_unlock(&hc->dedup.lock);
-	if (r) {
+	/* -EAGAIN: writeback halted (a killed suspend); retried later. */
+	if (r && r != -EAGAIN) {
 		DMERR("dedup metadata commit failed: %d; device in error state", r);
 		hims_set_error(hc, r);
 	}

@@ -64,7 +64,7 @@ static bool hims_writeback_wanted(struct hims_c *hc)
 
 	lockdep_assert_held(&hc->lock);
 
-	if (hc->error || !hc->blocks.lrw.nr_dirty)
+	if (hc->error || hc->wb.halted || !hc->blocks.lrw.nr_dirty)
 		return false;
 	oldest = hims_lrw_oldest_seq(&hc->blocks.lrw);
 	if (oldest <= hc->wb.flush_target)
@@ -232,8 +232,9 @@ static bool hims_drained(struct hims_c *hc, u64 target)
 	/*
 	 * In the error state too, only once no copy is in flight: a suspend
 	 * returns, and the next table may format, with none still landing.
+	 * Halted (a killed suspend), nothing more will be written back.
 	 */
-	if (hc->error)
+	if (hc->error || hc->wb.halted)
 		done = !hc->wb.runs_active;
 	else
 		done = hims_durable_seq(hc) >= target;
@@ -253,6 +254,10 @@ static int __hims_drain(struct hims_c *hc, bool killable)
 	int r;
 
 	spin_lock_irq(&hc->lock);
+	if (hc->wb.halted) {
+		spin_unlock_irq(&hc->lock);
+		goto halted;
+	}
 	target = hc->blocks.write_seq;
 	hc->wb.flush_target = max(hc->wb.flush_target, target);
 	spin_unlock_irq(&hc->lock);
@@ -262,10 +267,20 @@ static int __hims_drain(struct hims_c *hc, bool killable)
 		wait_event_idle(hc->progress_wait, hims_drained(hc, target));
 	else if (wait_event_killable(hc->progress_wait, hims_drained(hc, target)))
 		return -EINTR;
+	if (READ_ONCE(hc->wb.halted))
+		goto halted;
 	r = READ_ONCE(hc->error);
 	if (!r)
 		r = hims_flush_ssd(hc);
 	return r ? r : READ_ONCE(hc->error);	/* a copy failed meanwhile */
+halted:
+	/*
+	 * Not a wait until resume: a message waiting would hold the live
+	 * table, and a reload or removal would hang behind it.
+	 */
+	DMWARN_LIMIT("%s: writeback halted by an interrupted suspend; resume first",
+		     dm_table_device_name(hc->ti->table));
+	return -EAGAIN;
 }
 
 int hims_drain(struct hims_c *hc)
