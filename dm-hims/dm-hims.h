@@ -47,7 +47,8 @@ enum hims_mode { HIMS_SYNC, HIMS_ASYNC };
  *   dedup.commit_lock  (mutex)    one dedup commit at a time
  *   dedup.lock         (mutex)    the dedup core; sleeps inside (block I/O)
  *   meta.lock          (mutex)    meta.page and meta.copy_page
- *   flush_lock         (mutex)    one SSD cache flush in flight (leaf)
+ *   flush_lock         (mutex)    one SSD cache flush in flight (only
+ *                                 dm-bufio's own lock nests inside)
  *   lock               (spinlock, irq-safe) the block state below
  *
  * @lock is taken from map, end_io and kcopyd callbacks, so it is always

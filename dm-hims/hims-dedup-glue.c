@@ -71,6 +71,22 @@ static int hims_dedup_read_block(struct hims_c *hc, u32 lblk, struct page *page)
 }
 
 /*
+ * dm_bufio_write_dirty_buffers() ends with a cache flush of its own, which
+ * makes the buffers durable: so under flush_lock and counted, like every
+ * SSD flush of ours (hims_flush_ssd()).  A failure is the commit's.
+ */
+static int hims_write_metadata_buffers(struct hims_c *hc)
+{
+	int r;
+
+	mutex_lock(&hc->flush_lock);
+	atomic64_inc(&hc->stats.ssd_flushes);
+	r = dm_bufio_write_dirty_buffers(hc->dedup.bufio);
+	mutex_unlock(&hc->flush_lock);
+	return r;
+}
+
+/*
  * Commit the dedup metadata (see dm-hims-design.rst): snapshot the changed
  * metadata blocks into their non-durable slots, make the data they point to
  * durable, write them, then the commit record.  Also what a flush does.
@@ -113,9 +129,7 @@ int hims_dedup_commit(struct hims_c *hc)
 	if (!r)
 		r = hims_drain(hc);
 	if (!r)
-		r = dm_bufio_write_dirty_buffers(hc->dedup.bufio);
-	if (!r)
-		r = hims_flush_ssd(hc);	/* one flush in flight: see there */
+		r = hims_write_metadata_buffers(hc);
 	if (!r)
 		r = READ_ONCE(hc->error);	/* a flush or copy failed meanwhile */
 	if (!r) {
