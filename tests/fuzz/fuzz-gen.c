@@ -17,15 +17,18 @@
 
 bool fz_run_option(struct fz_run *run, int c, const char *arg)
 {
-	u64 v = strtoull(arg, NULL, 0);
+	u64 v;
 
+	if (c != 's' && c != 'f' && c != 'n')
+		return false;	/* another option: @arg may be NULL */
+	v = strtoull(arg, NULL, 0);
 	if (c == 's')
 		run->seed = v;
 	else if (c == 'f')
 		run->first = v;
 	else if (c == 'n')
 		run->cases = v;
-	return c == 's' || c == 'f' || c == 'n';
+	return true;
 }
 
 void fz_rng_case(struct fz_rng *r, u64 seed, u64 index, u32 stream)
@@ -762,13 +765,18 @@ static void say(struct fz_image *img, const char *what)
 	snprintf(img->what + l, sizeof(img->what) - l, "%s%s", l ? "," : "", what);
 }
 
+/* 1 to 4 distinct bits: the same bit twice would undo itself. */
 static void flip(struct fz_rng *r, u8 *p, u32 bytes)
 {
-	u32 n = 1 + (u32)fz_below(r, 4), bit;
+	u32 n = 1 + (u32)fz_below(r, 4), bits[4], i, j;
 
-	while (n--) {
-		bit = (u32)fz_below(r, bytes * 8ULL);
-		p[bit / 8] ^= (u8)(1 << (bit % 8));
+	for (i = 0; i < n; i++) {
+		do {
+			bits[i] = (u32)fz_below(r, bytes * 8ULL);
+			for (j = 0; j < i && bits[j] != bits[i]; j++)
+				;
+		} while (j < i);
+		p[bits[i] / 8] ^= (u8)(1 << (bits[i] % 8));
 	}
 }
 
