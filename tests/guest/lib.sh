@@ -78,6 +78,18 @@ hims_ram_state() { # hims_ram_state <ram_dev>
 	dd if="$1" bs=4k count=1 iflag=direct 2>/dev/null | od -An -tu4 -j8 -N4 | tr -d ' '
 }
 
+# Wait (up to 120 s) until <pid> sleeps in the kernel (state D: also
+# TASK_KILLABLE); fail with <if it ended> should it end first.
+wait_in_kernel() { # wait_in_kernel <pid> <if it ended>
+	local i=0
+	until awk '{exit !($3 == "D")}' "/proc/$1/stat" 2>/dev/null; do
+		kill -0 "$1" 2>/dev/null || fail "$2"
+		[ $i -ge 600 ] && fail "pid $1 is not waiting in the kernel after 120 s"
+		i=$((i + 1))
+		sleep 0.2
+	done
+}
+
 # SIGKILL <pid> and wait (up to 60 s) until it has ended; if it has not,
 # run <unstick> (what lets it end: the test's cleanup), reap it and fail.
 kill_wait() { # kill_wait <pid> <what> <unstick>

@@ -38,13 +38,7 @@ slow=1
 step "the suspend writes back and waits; SIGKILL ends it"
 dmsetup suspend hs &
 pid=$!
-i=0
-until awk '{exit !($3 == "D")}' /proc/$pid/stat 2>/dev/null; do
-	kill -0 $pid 2>/dev/null || fail "the suspend wrote back 2000 blocks at 300 ms each at once"
-	[ $i -ge 600 ] && fail "the suspend is not waiting in the kernel after 120 s"
-	i=$((i + 1))
-	sleep 0.2
-done
+wait_in_kernel $pid "the suspend wrote back 2000 blocks at 300 ms each at once"
 kill_wait $pid "the suspend" unslow
 wait $pid || true
 dmsetup info hs | grep -q SUSPENDED || fail "the device is not suspended"

@@ -55,13 +55,7 @@ step "suspend waits for the restore's copy; SIGKILL ends it"
 dmesg -c > /dev/null
 dmsetup suspend hs &
 pid=$!
-i=0
-until awk '{exit !($3 == "D")}' /proc/$pid/stat 2>/dev/null; do
-	kill -0 $pid 2>/dev/null || fail "the suspend ended with the SSD stuck"
-	[ $i -ge 600 ] && fail "the suspend is not waiting in the kernel after 120 s"
-	i=$((i + 1))
-	sleep 0.2
-done
+wait_in_kernel $pid "the suspend ended with the SSD stuck"
 kill_wait $pid "the suspend" unstick
 wait $pid || true
 dmesg | grep -q "restore before suspend interrupted" || fail "no log of the interrupted restore"
