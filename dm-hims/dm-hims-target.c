@@ -155,9 +155,12 @@ static void hims_postsuspend(struct dm_target *ti)
 	/*
 	 * Killable, like the restore it may finish: an SSD that does not
 	 * answer must not hold suspend or removal forever.  Killed, RAM is
-	 * marked newer, as after any failed writeback.
+	 * marked newer, as after any failed writeback.  With dedup, the
+	 * commit after it, whose own drain is then short (as for "flush").
 	 */
-	r = hims_dedup_on(hc) ? hims_dedup_commit(hc) : hims_drain_killable(hc);
+	r = hims_drain_killable(hc);
+	if (!r && hims_dedup_on(hc))
+		r = hims_dedup_commit(hc);
 	if (!r) {
 		hims_mirror_current(hc);
 	} else {
