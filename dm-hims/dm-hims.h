@@ -181,7 +181,7 @@ struct hims_stats {
 	atomic64_t ram_writes;
 	atomic64_t ssd_reads;
 	atomic64_t ssd_writes;
-	atomic64_t ssd_flushes;		/* issued by hims_flush_ssd(); not cleared */
+	atomic64_t ssd_flushes;		/* every SSD flush, under flush_lock; not cleared */
 };
 
 /*
