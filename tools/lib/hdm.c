@@ -10,6 +10,8 @@
 #include "msg.h"
 
 bool tool_udev;
+/* libdevmapper's errors unprinted: the caller reports the failure itself. */
+static bool hdm_quiet;
 
 #define HDM_LOG_LEVEL_MASK	7
 #define HDM_LOG_ERR		3
@@ -22,7 +24,7 @@ static void hdm_log(int level, const char *file, int line, int dm_errno_or_class
 	(void)file;
 	(void)line;
 	(void)dm_errno_or_class;
-	if ((level & HDM_LOG_LEVEL_MASK) > HDM_LOG_ERR)
+	if ((level & HDM_LOG_LEVEL_MASK) > HDM_LOG_ERR || hdm_quiet)
 		return;
 	va_start(ap, f);
 	tool_verr(f, ap);
@@ -114,10 +116,17 @@ int hdm_create_table(const char *name, const char *uuid, u64 len,
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt)
 		return -1;
+	/*
+	 * A table the kernel refuses makes libdevmapper log "reload (or
+	 * resume) ioctl ... failed: <errno>", a second line after the
+	 * caller's, which points to the kernel log, where the reason is.
+	 */
+	hdm_quiet = true;
 	if (dm_task_set_name(dmt, name) && (!uuid || dm_task_set_uuid(dmt, uuid)) &&
 	    dm_task_add_target(dmt, 0, len, type, params) &&
 	    set_cookie(dmt, &cookie) && dm_task_run(dmt))
 		r = 0;
+	hdm_quiet = false;
 	wait_cookie(cookie);
 	dm_task_destroy(dmt);
 	return r;

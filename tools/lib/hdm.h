@@ -28,6 +28,7 @@ struct hdm_info {
 
 /* what: 0 for the INFO status, 1 for the TABLE status.  0 or -1. */
 int hdm_get(const char *name, int what, struct hdm_info *di);
+/* Creates and resumes a device; 0 or -1, printing nothing: the caller says why. */
 int hdm_create_table(const char *name, const char *uuid, u64 len,
 		     const char *type, const char *params);
 /*
