@@ -12,31 +12,48 @@
  *                      against copies, the batch rerun case by case if
  *                      they differ)
  *   hims-fuzz messages every verb with bad arguments, to live devices
- *   hims-fuzz disk     a valid table over a damaged SSD or RAM header
+ *   hims-fuzz disk     a valid table over a damaged SSD or RAM header;
+ *                      first, on every --probe-every'th (20) and
+ *                      --assemble-every'th (40) case, the installed
+ *                      "himsctl probe", "hims-check" and "himsctl
+ *                      assemble" on that SSD, a real block device (its
+ *                      hints name the RAM device and the device): exit 0,
+ *                      or status 1 with one line on stderr; an assembled
+ *                      device reads and "himsctl remove" takes it away,
+ *                      leaving no device-mapper, zram or brd device
+ *                      behind.  The undamaged SSDs go through all three
+ *                      first and must pass.
  *   hims-fuzz list     print the tables of "tables" (with the test's sizes)
  *
- * Every case: no kernel warning in the log.  The last line is a summary:
- * "<mode>: cases N refused N accepted N failures N seed S".  Exit 1 on any
- * failure, with the case number; "--first <i> --cases 1" replays it.
+ * Every case: no kernel warning in the log.  The summary line is
+ * "<mode>: cases N refused N accepted N failures N seed S", then where the
+ * time went ("<mode>: time ..."); disk prints its tools' runs before.
+ * Exit 1 on any failure, with the case number; "--first <i> --cases 1"
+ * replays it, tools included.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libdevmapper.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
 #include "tests/fuzz/fuzz-gen.h"
+#include "tools/lib/hims-hints.h"
 
 #define BS		HIMS_BLOCK_SIZE
 #define CASE_NAME	"fz-case"
@@ -56,12 +73,13 @@ static char label[128];		/* of the case running, for a failure */
  */
 enum {
 	T_OTHER, T_LOAD, T_RESUME, T_REMOVE, T_SEND, T_BEFORE, T_AFTER, T_FULL, T_RESTORE, T_KMSG,
-	T_DAMAGE, T_NR
+	T_DAMAGE, T_PROBE, T_ASSEMBLE, T_NR
 };
 
+/* probe: himsctl probe and hims-check; assemble: with the reads, remove, checks. */
 static const char *const t_names[T_NR] = {
 	"other", "load", "resume", "reset", "send", "before", "after", "full", "restore", "kmsg",
-	"damage",
+	"damage", "probe", "assemble",
 };
 
 static double t_spent[T_NR];
@@ -911,6 +929,399 @@ static void disk_table(const char *ram, const char *ssd, const struct hims_geome
 			 (unsigned long long)g->ram_blocks);
 }
 
+/*
+ * The installed tools (in the guest's PATH) on the damaged SSD, a real
+ * block device: "himsctl probe" and "hims-check" every --probe-every'th
+ * disk case, "himsctl assemble" every --assemble-every'th (0: never).
+ * The case's index chooses, so "--first I --cases 1" runs what case I ran.
+ */
+static u64 probe_every = 20, assemble_every = 40;
+
+/* The runs of each, and those that exited 0, for the line before the summary. */
+enum { TOOL_PROBE, TOOL_CHECK, TOOL_ASSEMBLE, TOOL_REMOVE, TOOL_NR };
+static const char *const tool_names[TOOL_NR] = { "probe", "hims-check", "assemble", "remove" };
+static unsigned long nr_tool_runs[TOOL_NR], nr_tool_ok[TOOL_NR];
+
+/* A tool still running after this many seconds is killed (SIGALRM, a failure). */
+#define TOOL_TIMEOUT	120
+
+#define TOOL_ARGS	6
+struct tool_run {
+	const char *argv[TOOL_ARGS];
+	char cmd[300];		/* the command line, for a report */
+	int status;		/* exit status, or -1 */
+	int sig;		/* the signal that ended it, or 0 */
+	char out[8192];
+	char err[8192];
+};
+
+static int tool_out = -1, tool_err = -1;	/* memfds: its stdout, stderr */
+
+static void tool_slurp(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+
+	buf[n > 0 ? n : 0] = 0;
+}
+
+/*
+ * The command @arg0 (found in PATH) with the arguments after it, up to a
+ * NULL, in a child; its command line, status and output in @tr.
+ */
+static void tool_run(struct tool_run *tr, const char *arg0, ...) __attribute__((sentinel));
+
+static void tool_run(struct tool_run *tr, const char *arg0, ...)
+{
+	const char *arg = arg0;
+	size_t l = 0;
+	va_list ap;
+	pid_t pid;
+	int i, st;
+
+	va_start(ap, arg0);
+	for (i = 0; arg && i < TOOL_ARGS - 1; i++, arg = va_arg(ap, const char *)) {
+		tr->argv[i] = arg;
+		l += (size_t)snprintf(tr->cmd + l, sizeof(tr->cmd) - l, "%s%s", i ? " " : "", arg);
+		l = min_t(size_t, l, sizeof(tr->cmd) - 1);
+	}
+	va_end(ap);
+	tr->argv[i] = NULL;
+
+	if (tool_out < 0) {
+		tool_out = memfd_create("hims-fuzz-out", MFD_CLOEXEC);
+		tool_err = memfd_create("hims-fuzz-err", MFD_CLOEXEC);
+		if (tool_out < 0 || tool_err < 0) {
+			perror("hims-fuzz: memfd_create");
+			exit(2);
+		}
+	}
+	/* The child's fds share these offsets: back to 0, and empty. */
+	if (ftruncate(tool_out, 0) || ftruncate(tool_err, 0) ||
+	    lseek(tool_out, 0, SEEK_SET) || lseek(tool_err, 0, SEEK_SET)) {
+		perror("hims-fuzz: memfd");
+		exit(2);
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		perror("hims-fuzz: fork");
+		exit(2);
+	}
+	if (!pid) {
+		if (dup2(tool_out, 1) < 0 || dup2(tool_err, 2) < 0)
+			_exit(126);
+		alarm(TOOL_TIMEOUT);
+		execvp(tr->argv[0], (char *const *)tr->argv);
+		fprintf(stderr, "hims-fuzz: cannot run %s: %s\n", tr->argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			perror("hims-fuzz: waitpid");
+			exit(2);
+		}
+	}
+	tr->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	tr->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	tool_slurp(tool_out, tr->out, sizeof(tr->out));
+	tool_slurp(tool_err, tr->err, sizeof(tr->err));
+}
+
+static int nr_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * The tools' rule: exit 0 with nothing on stderr, or status 1 with exactly
+ * one line on stderr that names the tool; never a signal.  @want: the
+ * status the case must have (0 or 1), or -1.  Returns the status, 0 or 1,
+ * or -1 after a failure.
+ */
+static int tool_verdict(int tool, const struct tool_run *tr, int want)
+{
+	const char *cmd = tr->cmd;
+	char prefix[32];
+	int r = -1;
+
+	snprintf(prefix, sizeof(prefix), "%s: ", tr->argv[0]);
+	nr_tool_runs[tool]++;
+	if (verbose)
+		printf("  %s: status %d%s%s", cmd, tr->sig ? 128 + tr->sig : tr->status,
+		       tr->err[0] ? ", " : "\n", tr->err);
+	if (tr->sig) {
+		fail("%s: killed by signal %d (%s)%s", cmd, tr->sig, strsignal(tr->sig),
+		     tr->sig == SIGALRM ? ", still running after the timeout" : "");
+		return -1;
+	}
+	if (tr->status == 0 && !tr->err[0])
+		r = 0;
+	else if (tr->status == 1 && nr_lines(tr->err) == 1 &&
+		 !strncmp(tr->err, prefix, strlen(prefix)))
+		r = 1;
+	if (r < 0)
+		fail("%s: status %d, not 0 (with nothing on stderr) or 1 (with one line), %s%.300s",
+		     cmd, tr->status, "stderr: ", tr->err);
+	else if (want >= 0 && r != want)
+		fail("%s: status %d (%d expected), stderr: %.300s", cmd, r, want, tr->err);
+	else
+		nr_tool_ok[tool] += r == 0;
+	return r;
+}
+
+/*
+ * "himsctl probe" and "hims-check" on the SSD: KEY=value lines, or one
+ * line; and no write.  @want: their known status, or -1.
+ */
+static void probe_case(struct dev *ssd, int want)
+{
+	struct tool_run tr;
+	const char *l, *nl;
+	u64 w;
+
+	charge(T_OTHER);
+	w = dev_writes(ssd);
+	tool_run(&tr, "himsctl", "probe", ssd->path, NULL);
+	if (tool_verdict(TOOL_PROBE, &tr, want) == 0) {
+		/* KEY=value lines only, for udev's IMPORT and the shell. */
+		for (l = tr.out; *l; l = nl + 1) {
+			nl = strchr(l, '\n');
+			if (strncmp(l, "HIMS_", 5) || !nl || !strchr(l, '=') ||
+			    strchr(l, '=') > nl) {
+				fail("himsctl probe printed '%.100s'", l);
+				break;
+			}
+		}
+		if (want == 0 && !strstr(tr.out, "HIMS_HINTS=1\n"))
+			fail("himsctl probe found no hints: %.300s", tr.out);
+	}
+	tool_run(&tr, "hims-check", ssd->path, NULL);
+	if (tool_verdict(TOOL_CHECK, &tr, want) == 0 &&
+	    (nr_lines(tr.out) != 1 || strncmp(tr.out, "hims-check: ", 12)))
+		fail("hims-check: status 0, stdout: %.300s", tr.out);
+	if (dev_writes(ssd) != w)
+		fail("himsctl probe or hims-check wrote %llu sectors on %s",
+		     (unsigned long long)(dev_writes(ssd) - w), ssd->path);
+	charge(T_PROBE);
+}
+
+/*
+ * What assembly may set up and must not leave behind: device-mapper
+ * devices (by name), zram devices (with their sizes) and brd minors.
+ */
+#define MAX_DM	64
+struct blk_set {
+	char dm[MAX_DM][128];
+	char dm_kname[MAX_DM][32];	/* dm-N */
+	int nr_dm;
+	char ram[1024];		/* "ram0 ram1 zram0:0 ..." */
+};
+
+static void sys_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+static void blk_set_read(struct blk_set *bs)
+{
+	struct dirent **e;
+	char path[300], val[128];
+	size_t l;
+	int i, n;
+
+	bs->nr_dm = 0;
+	bs->ram[0] = 0;
+	n = scandir("/sys/block", &e, NULL, alphasort);
+	if (n < 0) {
+		perror("hims-fuzz: /sys/block");
+		exit(2);
+	}
+	for (i = 0; i < n; i++) {
+		const char *kn = e[i]->d_name;
+
+		l = strlen(bs->ram);
+		if (!strncmp(kn, "dm-", 3) && bs->nr_dm < MAX_DM) {
+			snprintf(path, sizeof(path), "/sys/block/%s/dm/name", kn);
+			sys_read(path, bs->dm[bs->nr_dm], sizeof(bs->dm[0]));
+			snprintf(bs->dm_kname[bs->nr_dm], sizeof(bs->dm_kname[0]), "%.30s", kn);
+			bs->nr_dm++;
+		} else if (!strncmp(kn, "zram", 4)) {
+			snprintf(path, sizeof(path), "/sys/block/%s/disksize", kn);
+			sys_read(path, val, sizeof(val));
+			snprintf(bs->ram + l, sizeof(bs->ram) - l, "%s:%s ", kn, val);
+		} else if (!strncmp(kn, "ram", 3)) {
+			snprintf(bs->ram + l, sizeof(bs->ram) - l, "%s ", kn);
+		}
+		free(e[i]);
+	}
+	free(e);
+}
+
+static bool blk_set_has(const struct blk_set *bs, const char *name)
+{
+	int i;
+
+	for (i = 0; i < bs->nr_dm; i++)
+		if (!strcmp(bs->dm[i], name))
+			return true;
+	return false;
+}
+
+/* Whether the device-mapper device @kname (dm-N) sits on a RAM device the fuzzer gave. */
+static bool ram_is_ours(const char *kname)
+{
+	const char *ours[2] = { env.ram, env.ram2 };
+	char path[300];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!ours[i] || !strrchr(ours[i], '/'))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/slaves/%s", kname,
+			 strrchr(ours[i], '/') + 1);
+		if (!access(path, F_OK))
+			return true;
+	}
+	return false;
+}
+
+/* An assembled device: its start reads, and "himsctl remove" takes it away. */
+static void assembled_check(const char *name, const char *kname)
+{
+	char path[300];
+	struct tool_run tr;
+	void *buf = xalloc(HEAD_BYTES);
+	ssize_t n = -1;
+	int fd;
+
+	/* Through RAM, the SSD or the restore, like a disk case's table. */
+	snprintf(path, sizeof(path), "/dev/mapper/%s", name);
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd >= 0) {
+		n = pread(fd, buf, HEAD_BYTES, 0);
+		close(fd);
+	}
+	if (n != HEAD_BYTES)
+		fail("the assembled %s: reading its first %d KiB: %s", path, HEAD_BYTES / 1024,
+		     n < 0 ? strerror(errno) : "short");
+	free(buf);
+	/* Else brd's pages of a RAM device the fuzzer gave could be discarded. */
+	tool_run(&tr, "himsctl", "remove", name, ram_is_ours(kname) ? "--keep-ram" : NULL,
+		 NULL);
+	tool_verdict(TOOL_REMOVE, &tr, 0);
+}
+
+/*
+ * "himsctl assemble" on the damaged SSD (the hints name the RAM device
+ * and the device).  Exit 0: exactly one new device-mapper device, named
+ * by the hints, that reads and is removed by "himsctl remove"; status 1:
+ * none, and a refusal by the kernel left its reason in the kernel log.
+ * Either way no device-mapper device, zram device or brd minor is left.
+ * Then the SSD and the RAM header are the damaged image's again.
+ */
+static void assemble_case(struct fz_image *im, struct dev *ssd, struct dev *ram,
+			  int want)
+{
+	struct blk_set before, after;
+	struct hims_hints h;
+	struct tool_run tr;
+	const char *reason, *fresh = NULL, *fresh_kname = NULL;
+	struct klog k;
+	u8 *zero;
+	u64 w;
+	int i, r, nr_new = 0;
+
+	kmsg_read(&k);
+	blk_set_read(&before);
+	w = dev_writes(ssd);
+	tool_run(&tr, "himsctl", "assemble", ssd->path, NULL);
+	r = tool_verdict(TOOL_ASSEMBLE, &tr, want);
+	blk_set_read(&after);
+	for (i = 0; i < after.nr_dm; i++)
+		if (!blk_set_has(&before, after.dm[i])) {
+			nr_new++;
+			fresh = after.dm[i];
+			fresh_kname = after.dm_kname[i];
+		}
+	charge(T_ASSEMBLE);
+	kmsg_read(&k);
+	if (r == 0) {
+		if (hims_hints_decode(im->data + HIMS_HINTS_OFFSET, &h) != HIMS_HINTS_OK)
+			fail("himsctl assemble: exit 0 with hints the fuzzer cannot decode");
+		else if (nr_new != 1 || strcmp(fresh, h.name))
+			fail("himsctl assemble: exit 0, %d new devices (%s), the hints name '%s'",
+			     nr_new, fresh ? fresh : "none", h.name);
+		else
+			assembled_check(fresh, fresh_kname);
+	} else {
+		if (nr_new)
+			fail("himsctl assemble: status %d, but it left %s behind", tr.status,
+			     fresh);
+		if (r == 1 && strstr(tr.err, "cannot create '") && !has_reason(&k, &reason))
+			fail("himsctl assemble: %s without a reason in the kernel log",
+			     "the kernel refused the table");
+	}
+	charge(T_ASSEMBLE);
+	kmsg_read(&k);
+	/* Whatever it left: gone, for the next case. */
+	blk_set_read(&after);
+	for (i = 0; i < after.nr_dm; i++)
+		if (!blk_set_has(&before, after.dm[i])) {
+			fail("%s is left after himsctl assemble and remove", after.dm[i]);
+			dm_gone(after.dm[i]);
+		}
+	if (strcmp(before.ram, after.ram))
+		fail("RAM devices before himsctl assemble: %s; after it and remove: %s", before.ram,
+		     after.ram);
+	/* A table writes the SSD (superblock, records) and the RAM header. */
+	zero = xalloc(BS);
+	if (dev_writes(ssd) != w)
+		dev_io(ssd->path, 0, im->data, ssd->bytes, true);
+	dev_io(ram->path, 0, im->ram_header_set ? im->ram_header : zero, BS, true);
+	free(zero);
+	charge(T_ASSEMBLE);
+}
+
+/*
+ * Known outcomes, 0 or 1 (or -1, unknown): a superblock with flipped bits
+ * is refused by every tool (unless a later valid checksum over nonsense
+ * sealed it again); with only the RAM header damaged, the SSD is valid for
+ * probe and hims-check (assemble's table may refuse the header).
+ */
+static int tools_want(const struct fz_image *im, bool assemble)
+{
+	if (strstr(im->what, "sb-flip") && !strstr(im->what, "sb-nonsense"))
+		return 1;
+	if (!strcmp(im->what, "ram-header") && !assemble)
+		return 0;
+	return -1;
+}
+
+/* The tools on the image as the fuzzer wrote it, the RAM header zeroed. */
+static void undamaged_case(struct fz_image *im, struct dev *ssd, struct dev *ram,
+			   const char *what)
+{
+	snprintf(label, sizeof(label), "undamaged %s", what);
+	snprintf(im->what, sizeof(im->what), "undamaged");
+	im->ram_header_set = false;
+	im->nr_touched = 0;
+	if (verbose)
+		printf("%s\n", label);
+	probe_case(ssd, 0);
+	assemble_case(im, ssd, ram, 0);
+	label[0] = 0;
+}
+
 static int run_disk(void)
 {
 	struct fz_image img[2];
@@ -942,6 +1353,10 @@ static int run_disk(void)
 		img[which].cfg.nr_spill = img[which].geo.spill_blocks;
 	}
 	kmsg_open();
+	if (probe_every || assemble_every) {
+		undamaged_case(&img[0], ssd[0], ram[0], "plain");
+		undamaged_case(&img[1], ssd[1], ram[1], "dedup");
+	}
 	for (cur_case = sel.first; cur_case < sel.first + sel.cases; cur_case++) {
 		struct fz_image *im;
 
@@ -960,6 +1375,11 @@ static int run_disk(void)
 		if (verbose)
 			printf("case %llu [%s]: %s\n", (unsigned long long)cur_case, im->what,
 			       t.params);
+		/* The tools first: they see the image as damaged, as the table will. */
+		if (probe_every && cur_case % probe_every == 0)
+			probe_case(ssd[which], tools_want(im, false));
+		if (assemble_every && cur_case % assemble_every == 0)
+			assemble_case(im, ssd[which], ram[which], tools_want(im, true));
 		devs_before();
 		kmsg_read(&k);
 		if (case_load(&t, true) == LIVE) {
@@ -1004,6 +1424,11 @@ static int run_disk(void)
 	dev_io(ram[1]->path, 0, zero, BS, true);
 	devs_full_check();
 	dm_gone(CASE_NAME);
+	printf("disk: tools:");
+	for (which = 0; which < TOOL_NR; which++)
+		printf("%s %s %lu ok %lu", which ? "," : "", tool_names[which],
+		       nr_tool_runs[which], nr_tool_ok[which]);
+	printf("\n");
 	summary("disk");
 	free(rd);
 	free(zero);
@@ -1017,6 +1442,7 @@ static void print_usage(void)
 		"  tables, disk: --ram D --ram2 D --ssd D --dssd D [--blank D --small D --fb-dev D]\n"
 		"    [--disk D (a whole disk under them)...] [--batch N] [--resume-every N]\n"
 		"    [--inject-write CASE]\n"
+		"  disk: [--probe-every N] [--assemble-every N] (0: never; default 20, 40)\n"
 		"  messages: --target NAME (hims devices, and feedbac ones named fb*)...\n");
 	exit(2);
 }
@@ -1039,6 +1465,8 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'B' },
 		{ "inject-write", required_argument, NULL, 'I' },
 		{ "resume-every", required_argument, NULL, 'E' },
+		{ "probe-every", required_argument, NULL, 'P' },
+		{ "assemble-every", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1091,6 +1519,12 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			resume_every = max_t(u64, strtoull(optarg, NULL, 0), 1);
+			break;
+		case 'P':
+			probe_every = strtoull(optarg, NULL, 0);
+			break;
+		case 'A':
+			assemble_every = strtoull(optarg, NULL, 0);
 			break;
 		case 'v':
 			verbose = true;

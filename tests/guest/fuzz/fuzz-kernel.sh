@@ -2,7 +2,9 @@
 # shellcheck shell=dash
 # The fuzzer's kernel half (tests/fuzz/README), in one boot: hims-fuzz
 # loads generated tables for both targets (mutated valid ones and random
-# ones), valid tables over damaged SSDs and RAM headers, and sends every
+# ones), valid tables over damaged SSDs and RAM headers (with himsctl
+# probe, hims-check and himsctl assemble on some of those SSDs: the SSDs
+# are made by himsctl create, so they carry assembly hints), and sends every
 # message verb with bad arguments to live hims and feedbac devices while fio
 # with verify runs on them.  A refused table or message must leave a
 # one-line reason in the kernel log, a refused table no write on any SSD;
@@ -43,14 +45,18 @@ fill() {
 	dmsetup message "${1#"$M"/}" 0 flush
 }
 
-step "format the table fuzzer's SSDs: plain, and dedup with commits"
-dmsetup create fz-a --table "0 $(((100 + 256) * 8)) hims /dev/ram0 $M/fz-ssd sync 3 ram_blocks 100 format"
+step "format the fuzzers' SSDs with himsctl: plain, and dedup with commits; with hints"
+# The hints name each SSD's RAM device, paired as hims-fuzz disk pairs them
+# (ram0 with fz-ssd, ram1 with fz-dssd): the disk part assembles them.
+himsctl create fz-a $M/fz-ssd --ram /dev/ram0 --ram-blocks 100 --size $(((100 + 256) * 4))K \
+	--mode sync --format > /dev/null || fail "himsctl create fz-a failed"
 fill $M/fz-a 60
-dmsetup remove fz-a
-dmsetup create fz-b --table "0 $(((200 + 128) * 8)) hims /dev/ram1 $M/fz-dssd async 5 ram_blocks 64 dedup 200 format"
+himsctl remove fz-a --keep-ram || fail "himsctl remove fz-a failed"
+himsctl create fz-b $M/fz-dssd --ram /dev/ram1 --ram-blocks 64 --size $(((200 + 128) * 4))K \
+	--mode async --option dedup=200 --format > /dev/null || fail "himsctl create fz-b failed"
 fill $M/fz-b 40
 fill $M/fz-b 90
-dmsetup remove fz-b
+himsctl remove fz-b --keep-ram || fail "himsctl remove fz-b failed"
 # A table over an SSD in this boot would skip the restore: zero the headers.
 dd if=/dev/zero of=/dev/ram0 bs=4k count=1 2>/dev/null
 dd if=/dev/zero of=/dev/ram1 bs=4k count=1 2>/dev/null
@@ -83,11 +89,11 @@ hims-fuzz tables --seed "$seed" --first "$first" --cases "$n_tables" $devs $tdev
 	{ tail -n 30 $W/tables.log; fail "table fuzzing failed"; }
 tail -n 2 $W/tables.log
 
-step "$n_disk valid tables over damaged SSDs and RAM headers"
+step "$n_disk valid tables over damaged SSDs and RAM headers; himsctl probe, assemble, hims-check"
 # shellcheck disable=SC2086
 hims-fuzz disk --seed "$seed" --first "$first" --cases "$n_disk" $devs > $W/disk.log ||
 	{ tail -n 30 $W/disk.log; fail "disk fuzzing failed"; }
-tail -n 2 $W/disk.log
+tail -n 3 $W/disk.log
 
 echo "$modprobe_path" > /proc/sys/kernel/modprobe
 
