@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "dm-feedbac/feedbac-credit.h"
+#include "dm-feedbac/feedbac-options.h"
 
 static int failures;
 
@@ -21,9 +22,16 @@ static int failures;
 		}							\
 	} while (0)
 
+/* The module's defaults, from its option table: what a table without options gets. */
+#define OPT_DEF(opt)	(feedbac_options[FEEDBAC_OPT_##opt].def)
+
 static const struct fb_predictor_params default_params = {
-	.alpha = 500, .alpha_min = 100, .alpha_max = 800, .min_credit = 64,
+	.alpha = OPT_DEF(ALPHA), .alpha_min = OPT_DEF(ALPHA_MIN),
+	.alpha_max = OPT_DEF(ALPHA_MAX), .min_credit = OPT_DEF(MIN_CREDIT),
 };
+
+/* What each simulated I/O costs: a 4 KiB read (8 sectors + io_cost 8). */
+#define SIM_COST	16
 
 static u64 rel_error_pm(u64 predicted, u64 actual)
 {
@@ -46,6 +54,9 @@ static void test_cost_model(void)
 	struct fb_cost_params bytes = { FB_COST_BYTES, 8, 100 };
 	struct fb_cost_params ios = { FB_COST_IOS, 8, 100 };
 	struct fb_cost_params mixed = { FB_COST_MIXED, 8, 200 };
+	struct fb_cost_params dflt = {
+		OPT_DEF(COST), OPT_DEF(IO_COST), OPT_DEF(WRITE_PCT),
+	};
 
 	CHECK(fb_bio_cost(&bytes, 8, false, true) == 8, "4k read, bytes");
 	CHECK(fb_bio_cost(&bytes, 0, false, false) == 1, "flush costs 1");
@@ -54,6 +65,8 @@ static void test_cost_model(void)
 	CHECK(fb_bio_cost(&ios, 8, true, true) == 8, "4k write, ios");
 	CHECK(fb_bio_cost(&mixed, 8, false, true) == 16, "4k read, mixed");
 	CHECK(fb_bio_cost(&mixed, 8, true, true) == 32, "4k write, mixed x2");
+	CHECK(fb_bio_cost(&dflt, 8, false, true) == SIM_COST,
+	      "the simulator's I/O is a 4k read at the defaults");
 }
 
 /* Run a trace through a predictor; return the mean error (permille) after warmup. */
@@ -88,7 +101,8 @@ static void test_predictor_constant(void)
 	for (i = 0; i < 100; i++)
 		trace[i] = 25000;
 	fb_predictor_init(&pred, &default_params);
-	CHECK(pred.prediction == 64, "starts at min_credit, got %llu",
+	CHECK(pred.prediction == default_params.min_credit,
+	      "starts at min_credit, got %llu",
 	      (unsigned long long)pred.prediction);
 	mean = run_trace(&pred, trace, 100, 1, &max_err);
 	CHECK(max_err <= 1, "constant trace predicted exactly, max error %llu pm",
@@ -243,13 +257,14 @@ static void test_predictor_limits(void)
 
 	fb_predictor_init(&pred, &default_params);
 	fb_predictor_update(&pred, 0);
-	CHECK(pred.prediction == 64, "floor is min_credit");
+	CHECK(pred.prediction == default_params.min_credit, "floor is min_credit");
 	for (i = 0; i < 20; i++)
 		fb_predictor_update(&pred, ~0ULL);
 	CHECK(pred.prediction <= FB_CREDIT_MAX, "capped");
 	for (i = 0; i < 100; i++)
 		fb_predictor_update(&pred, 0);
-	CHECK(pred.prediction == 64, "falls back to the floor: %llu",
+	CHECK(pred.prediction == default_params.min_credit,
+	      "falls back to the floor: %llu",
 	      (unsigned long long)pred.prediction);
 
 	/* alpha_min == alpha_max: no adaptation. */
@@ -357,11 +372,13 @@ static void test_refill(void)
 	g[1].balance = 5;
 	CHECK(!fb_sched_refill(&sched, v, 3), "an active group still has credit");
 	g[1].balance = 0;
-	sched.inflight = 9;	/* prediction 64: 8 may be in flight */
+	/* The prediction is min_credit: 1/FB_REFILL_DIV of it may be in flight. */
+	sched.inflight = default_params.min_credit / FB_REFILL_DIV + 1;
 	CHECK(!fb_sched_refill(&sched, v, 3), "the device still has work");
-	sched.inflight = 8;
+	sched.inflight--;
 	CHECK(fb_sched_refill(&sched, v, 3), "all active out: refill");
-	CHECK(g[0].balance == 32 && g[1].balance == 32 && g[2].balance == 0,
+	CHECK(g[0].balance == (s64)default_params.min_credit / 2 &&
+	      g[1].balance == (s64)default_params.min_credit / 2 && g[2].balance == 0,
 	      "refill among active groups: %lld %lld %lld", (long long)g[0].balance,
 	      (long long)g[1].balance, (long long)g[2].balance);
 	CHECK(sched.refills == 1 && sched.window.refills == 1, "counted");
@@ -397,9 +414,8 @@ static void test_refill(void)
  * whose queue is full of held I/Os sleeps and leaves the CPU to the others).
  */
 #define SIM_GROUPS	5
-#define SIM_COST	16
 #define SIM_FIFO	4096
-#define SIM_PERIOD	100	/* ticks */
+#define SIM_PERIOD	OPT_DEF(PERIOD_MS)	/* ticks */
 
 struct sim_group {
 	struct fb_group_credit credit;
@@ -491,7 +507,8 @@ static void sim_init(struct sim *s, const u32 *weights, const u32 *depths,
 	unsigned int i;
 
 	memset(s, 0, sizeof(*s));
-	fb_sched_init(&s->sched, &default_params, SIM_PERIOD * 1000000ULL, 100, 0);
+	fb_sched_init(&s->sched, &default_params, SIM_PERIOD * 1000000ULL,
+		      OPT_DEF(CARRY_PCT), 0);
 	s->period = SIM_PERIOD;
 	s->n = n;
 	s->capacity = capacity;

@@ -23,7 +23,7 @@ static void test_documented(void)
 		{ "alpha_min", 10, 900, 100 },
 		{ "alpha_max", 10, 900, 800 },
 		{ "carry_pct", 0, 1000, 100 },
-		{ "min_credit", 1, 1073741824, 1024 },
+		{ "min_credit", 1, 1073741824, 64 },
 	};
 	unsigned int i;
 
