@@ -223,18 +223,19 @@ fb_bytes_of() { # fb_bytes_of <id>
 }
 
 # fio, <rw> of <bs> (default 64k: few enough bios that the device, not the
-# guest's CPU, is the bottleneck even on a loaded TCG host) at iodepth 16 on
-# <dev>, in the background in cgroup $FB_CG/<group>, until fb_fio_stop (or
-# 15 minutes); its terse output goes to /tmp/work/<group, / as _>.out.
-# Returns once fio is in its cgroup; fails if it could not get there.
-fb_fio_start() { # fb_fio_start <group> <dev> <rw> [<bs>]
+# guest's CPU, is the bottleneck even on a loaded TCG host) at <iodepth>
+# (default 16) on <dev>, in the background in cgroup $FB_CG/<group>, until
+# fb_fio_stop (or 15 minutes); its terse output goes to
+# /tmp/work/<group, / as _>.out.  Returns once fio is in its cgroup; fails
+# if it could not get there.
+fb_fio_start() { # fb_fio_start <group> <dev> <rw> [<bs>] [<iodepth>]
 	local g=$1 tag pid i=0
 	tag=$(echo "$1" | tr / _)
 	sh -c 'echo $$ > "$0/cgroup.procs" && exec fio --name="$1" \
 		--filename="$2" --direct=1 --ioengine=libaio --rw="$3" \
-		--bs="$4" --iodepth=16 --runtime=900 --time_based \
+		--bs="$4" --iodepth="$5" --runtime=900 --time_based \
 		--output-format=terse' "$FB_CG/$g" "$tag" "$2" "$3" "${4:-64k}" \
-		> "/tmp/work/$tag.out" 2>&1 &
+		"${5:-16}" > "/tmp/work/$tag.out" 2>&1 &
 	pid=$!
 	echo "$pid" > "/tmp/work/$tag.fio"
 	until grep -qx "$pid" "$FB_CG/$g/cgroup.procs"; do

@@ -412,6 +412,10 @@ static void test_refill(void)
  * issue_rate set, the issuer (the CPU) is slow too: each tick it submits at
  * most that many I/Os, taking the groups that have room in turn (a process
  * whose queue is full of held I/Os sleeps and leaves the CPU to the others).
+ * A group with think set waits that many ticks after each completion before
+ * it issues again (an interactive reader); one with on set issues only in
+ * the first `on` ticks of every on + off.  The latency of a depth-1 group's
+ * I/Os (issue, held time included, to completion) is recorded.
  */
 #define SIM_GROUPS	5
 #define SIM_FIFO	4096
@@ -422,6 +426,11 @@ struct sim_group {
 	u32 depth;
 	u32 outstanding;
 	u32 held;
+	u32 think;		/* ticks from a completion to the next issue */
+	u32 on, off;		/* bursts: issues in on ticks of every on + off */
+	u64 ready;		/* the next I/O may be issued from this tick */
+	u64 issued_at;		/* tick the outstanding I/O was issued (depth 1) */
+	u64 lat_sum, lat_n, lat_max;
 	u64 done;
 };
 
@@ -472,6 +481,8 @@ static void sim_issue(struct sim *s, unsigned int i)
 	struct sim_group *g = &s->g[i];
 
 	g->outstanding++;
+	g->issued_at = s->tick;
+	fb_sched_activate(&s->sched, s->v, s->n, &g->credit, sim_now(s));
 	if (!g->held && fb_may_dispatch(&g->credit)) {
 		sim_dispatch(s, i);
 		return;
@@ -480,6 +491,33 @@ static void sim_issue(struct sim *s, unsigned int i)
 	g->credit.backlogged = true;
 	if (fb_sched_refill(&s->sched, s->v, s->n))
 		sim_dispatch_held(s);
+}
+
+/* Does group i issue another I/O now? */
+static bool sim_wants(const struct sim *s, unsigned int i)
+{
+	const struct sim_group *g = &s->g[i];
+
+	if (g->outstanding >= g->depth || s->tick < g->ready)
+		return false;
+	return !g->on || s->tick % (g->on + g->off) < g->on;
+}
+
+/* Group i's I/O completed at this tick. */
+static void sim_completed(struct sim *s, unsigned int i)
+{
+	struct sim_group *g = &s->g[i];
+	u64 lat = s->tick - g->issued_at;
+
+	g->outstanding--;
+	g->done += SIM_COST;
+	g->ready = s->tick + g->think;
+	if (g->depth == 1) {
+		g->lat_sum += lat;
+		g->lat_n++;
+		g->lat_max = lat > g->lat_max ? lat : g->lat_max;
+	}
+	fb_complete(&s->sched, SIM_COST, sim_now(s));
 }
 
 /* A slow issuer: issue_rate I/Os a tick, round robin over the groups with room. */
@@ -491,7 +529,7 @@ static void sim_issue_limited(struct sim *s)
 	while (left && idle < s->n) {
 		i = s->next;
 		s->next = (s->next + 1) % s->n;
-		if (s->g[i].outstanding >= s->g[i].depth) {
+		if (!sim_wants(s, i)) {
 			idle++;
 			continue;
 		}
@@ -534,9 +572,7 @@ static void sim_run(struct sim *s, u64 ticks)
 			s->head = (s->head + 1) % SIM_FIFO;
 			s->count--;
 			s->budget -= SIM_COST;
-			s->g[i].outstanding--;
-			s->g[i].done += SIM_COST;
-			fb_complete(&s->sched, SIM_COST, sim_now(s));
+			sim_completed(s, i);
 		}
 		if (!s->count)
 			s->budget = 0;	/* an idle device banks nothing */
@@ -547,7 +583,7 @@ static void sim_run(struct sim *s, u64 ticks)
 			sim_issue_limited(s);
 		else
 			for (i = 0; i < s->n; i++)
-				while (s->g[i].outstanding < s->g[i].depth)
+				while (sim_wants(s, i))
 					sim_issue(s, i);
 		if (s->tick % s->period == 0) {
 			fb_sched_period_end(&s->sched, s->v, s->n, sim_now(s));
@@ -560,8 +596,12 @@ static void sim_reset_counts(struct sim *s)
 {
 	unsigned int i;
 
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < s->n; i++) {
 		s->g[i].done = 0;
+		s->g[i].lat_sum = 0;
+		s->g[i].lat_n = 0;
+		s->g[i].lat_max = 0;
+	}
 	s->busy_ticks = 0;
 }
 
@@ -768,6 +808,33 @@ static void test_sim_light_group(void)
 	      (long long)s.g[1].credit.balance, (unsigned long long)s.sched.inflight);
 }
 
+/*
+ * A weight-100 reader at iodepth 1 with 250 ms think time beside a weight-10
+ * batch job at iodepth 32, on a 20 MB/s device (80 credits of 4 KiB reads a
+ * ms).  The reader has gone idle between its reads; its read must go out at
+ * once, so that it waits at most what it would wait with no control at
+ * all: behind the batch job's queue in the device.
+ */
+static void test_sim_interactive(void)
+{
+	static struct sim s;
+	const u32 weights[2] = { 100, 10 };
+	const u32 depths[2] = { 1, 32 };
+	const u64 capacity = 80;
+	u64 fifo_ticks = ((u64)depths[1] + 1) * SIM_COST / capacity + 1;
+
+	sim_init(&s, weights, depths, 2, capacity);
+	s.g[0].think = 250;
+	sim_run(&s, 3000);
+	sim_reset_counts(&s);
+	sim_run(&s, 30000);
+	CHECK(s.g[0].lat_n >= 90, "reads: %llu", (unsigned long long)s.g[0].lat_n);
+	CHECK(s.g[0].lat_max <= fifo_ticks,
+	      "reader waits no longer than behind the queue (%llu ms): max %llu ms, mean %llu ms",
+	      (unsigned long long)fifo_ticks, (unsigned long long)s.g[0].lat_max,
+	      (unsigned long long)(s.g[0].lat_sum / (s.g[0].lat_n ? s.g[0].lat_n : 1)));
+}
+
 int main(void)
 {
 	test_cost_model();
@@ -785,6 +852,7 @@ int main(void)
 	test_sim_cpu_bound();
 	test_sim_idle_group();
 	test_sim_light_group();
+	test_sim_interactive();
 	if (failures) {
 		printf("%d check(s) failed\n", failures);
 		return 1;
