@@ -406,6 +406,43 @@ static void test_refill(void)
 }
 
 /*
+ * Weights 10000:1 and a light group deep in debt (one 1 MiB bio), the heavy
+ * group issuing a little (light, so it holds no refill back): the
+ * dispatch loop refills until the light group may issue.  That must take
+ * a bounded number of refills, and the heavy group must not bank the
+ * credit of every one of them.
+ */
+static void test_refill_burst(void)
+{
+	struct fb_group_credit g[2] = { { .weight = 10000 }, { .weight = 1 } };
+	struct fb_group_credit *v[2] = { &g[0], &g[1] };
+	struct fb_sched sched;
+	u64 cost = 2048 + 8, share;
+	int refills = 0;
+
+	fb_sched_init(&sched, &default_params, 100000000, 100, 0);
+	fb_predictor_update(&sched.predictor, 20000);
+	fb_grant(v, 2, sched.predictor.prediction, 100, true);
+	share = g[0].share;
+	g[0].activity = 1;
+	g[1].activity = 1;
+	fb_charge(&sched, &g[1], cost);
+	fb_complete(&sched, cost, 1);
+	/* The heavy group issues a little: it holds no refill back. */
+	g[0].light = true;
+	g[1].backlogged = true;
+	while (!fb_may_dispatch(&g[1]) && refills < 100000 &&
+	       fb_sched_refill(&sched, v, 2))
+		refills++;
+	CHECK(fb_may_dispatch(&g[1]), "light group may issue after %d refills",
+	      refills);
+	CHECK(refills <= 2, "refills in one loop: %d", refills);
+	CHECK(g[0].balance <= (s64)(2 * share),
+	      "heavy group's balance %lld, share %llu", (long long)g[0].balance,
+	      (unsigned long long)share);
+}
+
+/*
  * A simulated device: a FIFO that completes `capacity` credits of I/O per
  * 1 ms tick.  Each group keeps `depth` I/Os of SIM_COST credits outstanding,
  * as fio with that iodepth would; a held I/O counts as outstanding.  With
@@ -847,6 +884,7 @@ int main(void)
 	test_window();
 	test_grant();
 	test_refill();
+	test_refill_burst();
 	test_sim_shares();
 	test_sim_slow_device();
 	test_sim_cpu_bound();
