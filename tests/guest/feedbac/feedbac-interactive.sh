@@ -70,9 +70,9 @@ dmsetup status fb-int
 # acceptance; p90 is what a read held until the batch job's credit runs out
 # or the period ends shows most (8x raw).
 [ "$P99" -le $((RAW99 * 3 / 2 + 2000)) ] ||
-	fail "interactive p99 $P99 us through dm-feedbac, $RAW99 us raw"
+	timing_fail "interactive p99 $P99 us through dm-feedbac, $RAW99 us raw"
 [ "$P90" -le $((RAW90 * 2 + 2000)) ] ||
-	fail "interactive p90 $P90 us through dm-feedbac, $RAW90 us raw"
+	timing_fail "interactive p90 $P90 us through dm-feedbac, $RAW90 us raw"
 
 dmsetup remove fb-int
 rmmod null_blk
