@@ -17,18 +17,12 @@
 # memory: 3G
 # disks: 1G 1G 1G
 . /tests/guest/lib.sh
+. /bench/guest/bench-lib.sh
 
 ROUNDS=${BENCH_ROUNDS:-5}
 TIER_MB=512	# each hims RAM tier: holds the deployed tree
 BRD_MB=640
 
-wait_dev() {
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ -b "$1" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 
@@ -42,12 +36,7 @@ echo "INFO kernel $(uname -r); disks throttled to ${DISK_THROTTLE:-none} (bytes/
 modprobe dm-mod
 modprobe brd rd_nr=2 rd_size=$((BRD_MB * 1024))
 wait_dev /dev/ram1 || fail "no brd"
-modprobe dm-hims
-ram_blocks=$((TIER_MB * 256 - 1))
-hims_len=$(((ram_blocks + 65536) * 8))
-hims_opts="6 ram_blocks $ram_blocks max_age 3600000 high_watermark 50"
-dmsetup create hims-sync --table "0 $hims_len hims /dev/ram0 /dev/vdb sync $hims_opts"
-dmsetup create hims-async --table "0 $hims_len hims /dev/ram1 /dev/vdc async $hims_opts"
+hims_pair $TIER_MB /dev/ram0 /dev/vdb /dev/ram1 /dev/vdc || fail "cannot create hims"
 devs="ssd:$SSD hims-sync:/dev/mapper/hims-sync hims-async:/dev/mapper/hims-async"
 
 # deploy <device>: prints "<ms to start> <ms to unmount>".
@@ -64,12 +53,9 @@ deploy() {
 	echo "$((t1 - t0)) $((t2 - t0))"
 }
 
-rev=
-for d in $devs; do rev="$d $rev"; done
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-	order=$devs
-	[ $((round % 2)) = 0 ] && order=$rev
+	order=$(round_order "$round")
 	step "round $round: container deploy"
 	for d in $order; do
 		dmsetup message hims-sync 0 flush

@@ -28,6 +28,7 @@
 # memory: 3G
 # disks: 1G 1G 1G 1G 1G
 . /tests/guest/lib.sh
+. /bench/guest/bench-lib.sh
 
 ROUNDS=${BENCH_ROUNDS:-5}
 RUNTIME=3	# seconds measured per foreground run
@@ -56,13 +57,6 @@ prefill() { # prefill <dev> <MiB>
 		--output-format=terse --terse-version=3 > /dev/null
 }
 
-wait_dev() {
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ -b "$1" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 wait_dev /dev/vde || fail "the benchmark needs five disks (vda..vde)"
 echo "INFO kernel $(uname -r), $(nproc) vCPUs, fio $(fio --version);" \
@@ -78,16 +72,8 @@ wait_dev /dev/ram3 || fail "no brd"
 devs="brd:/dev/ram0 linear-brd:/dev/mapper/lin ssd:$SSD"
 dmsetup create lin --table "0 $(sectors /dev/ram0) linear /dev/ram0 0"
 
-# hims: a 320 MiB RAM tier (header block excluded) and a 256 MiB SSD tier
-# after it.  Writeback only from the watermarks (50 %, 45 %): max_age is an
-# hour.
 step "hims sync (ram1 + vdb) and async (ram2 + vdc)"
-modprobe dm-hims
-ram_blocks=$((TIER_MB * 256 - 1))
-hims_len=$(((ram_blocks + 65536) * 8))
-hims_opts="6 ram_blocks $ram_blocks max_age 3600000 high_watermark 50"
-dmsetup create hims-sync --table "0 $hims_len hims /dev/ram1 /dev/vdb sync $hims_opts"
-dmsetup create hims-async --table "0 $hims_len hims /dev/ram2 /dev/vdc async $hims_opts"
+hims_pair $TIER_MB /dev/ram1 /dev/vdb /dev/ram2 /dev/vdc || fail "cannot create hims"
 devs="$devs hims-sync:/dev/mapper/hims-sync hims-async:/dev/mapper/hims-async"
 
 # dm-writecache, SSD mode, brd as the cache: 768 MiB keeps the region and
@@ -131,12 +117,9 @@ settle() {
 
 dirty() { dmsetup status "$1" | cut -d' ' -f7; }
 
-rev=
-for d in $devs; do rev="$d $rev"; done
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-	order=$devs
-	[ $((round % 2)) = 0 ] && order=$rev
+	order=$(round_order "$round")
 	for t in seq-read:read:128k seq-write:write:128k \
 		 4k-read:randread:4k 4k-write:randwrite:4k; do
 		rw=${t#*:}
