@@ -330,8 +330,8 @@ mkdir -p "$(dirname "$md")"
 	echo "write-through over a 512 MiB RapidDisk /dev/rd0 with vde as origin, built"
 	echo "from Debian's rapiddisk-dkms sources."
 	echo
-	echo "Under TCG every figure is CPU-bound emulation on a shared host: noisy,"
-	echo "and not a measure of real hardware."
+	echo "Under TCG the RAM figures are CPU-bound emulation on a shared host:"
+	echo "noisy, and not a measure of real hardware; the SSD's are qemu's throttle."
 	echo
 	cat "$report"
 	echo
