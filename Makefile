@@ -239,8 +239,11 @@ vm-test: deps modules-$(KVER) tools
 vm-shell: deps modules-$(KVER) tools
 	tests/vm/run.sh --kver $(KVER) --ko $(build)/ko-$(KVER) --out $(build)/vm/$(KVER) --shell
 
-# A benchmark, not a test: fio on brd, the SSD, hims and other caches in one
-# boot; writes bench/results/hims-results.md.
+# A benchmark, not a test: a calibration boot measures brd, then fio on brd,
+# dm-linear, the SSD (qemu-throttled to 1/10 of brd), hims and other caches
+# in one boot, medians of BENCH_ROUNDS (5) interleaved rounds; a container
+# deploy on hims and the SSD alone in a second boot; the dedup figures in a
+# third.  Writes bench/results/hims-results.md and hims-results-table2.png.
 bench-hims: deps modules-$(KVER)
 	BENCH_CMD="make bench-hims KVER=$(KVER)" bench/host/hims-report.sh --kver $(KVER) \
 		--ko $(build)/ko-$(KVER) --out $(build)/bench/$(KVER)

@@ -1,90 +1,83 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=dash
-# Benchmark, not a test: CrystalDiskMark-style fio runs (Seq 128 KiB Q32T1
-# and 4 KiB random Q32T1, read and write, direct I/O, libaio, one job) in one
-# boot on: raw brd, the raw SSD ($SSD), dm-linear over brd (dm's own cost),
-# hims sync and async (brd + a disk), dm-writecache over brd and
-# rapiddisk-cache (write-through over a RapidDisk RAM disk).
+# Benchmark, not a test: CrystalDiskMark-style fio runs (Seq 128 KiB Q32
+# and 4 KiB random Q32, read and write, direct I/O, libaio, numjobs 1 and
+# 2) in one boot on: raw brd, dm-linear over brd (dm's own cost), the raw
+# SSD ($SSD), hims sync and async (brd + a disk), dm-writecache over brd and
+# rapiddisk-cache (write-through over a RapidDisk RAM disk).  The disks are
+# throttled by qemu (DISK_THROTTLE, set by bench/host/hims-report.sh from a
+# calibration of brd), so the SSD is the slow leg, as on real hardware.
 #
-# Every device exists at once, each over its own brd and its own virtio disk
-# (all disks are alike), so the runs can go test by test: the devices of one
-# test run back to back, in turn, twice (the second time in reverse order).
-# A shared TCG host drifts; this keeps the drift out of the ratios.
+# Foreground: a region of 40 % of the hims RAM tier, under the writeback
+# watermarks (and max_age long), every hims device flushed before each run:
+# no writeback runs during a run.  Sustained: async writes over the whole
+# RAM tier, twice the high watermark, for longer; writeback has to keep up.
+#
+# Every device exists at once, each over its own brd and its own disk, so
+# the runs go test by test: the devices of one test run back to back, in
+# turn, ROUNDS times, every other round in reverse order.  A shared TCG
+# host drifts; this keeps the drift out of the ratios, and the report takes
+# medians.
 #
 # Output for bench/host/hims-report.sh:
-#   BENCH <device> <seq-read|seq-write|4k-read|4k-write> <KiB/s> <round>
+#   BENCH <device> <test> <numjobs> <KiB/s> <round>
 #   BENCH_NA <device> <reason>
+#   DIRTY <device> <test> <dirty blocks at the end> <high watermark blocks>
 #   INFO <text>
-# timeout: 1500
+# timeout: 3600
 # memory: 3G
 # disks: 1G 1G 1G 1G 1G
 . /tests/guest/lib.sh
+. /bench/guest/bench-lib.sh
 
-RUNTIME=5	# seconds measured per fio run
+ROUNDS=${BENCH_ROUNDS:-5}
+RUNTIME=3	# seconds measured per foreground run
+SUSTAIN=20	# seconds per sustained run
 RAMP=1		# seconds before measuring
-ROUNDS=2
-SIZE_MB=256	# region exercised on every device, prefilled once
-SIZE=${SIZE_MB}M
+TIER_MB=320	# each hims RAM tier
+FG_MB=128	# foreground region: 40 % of the tier
 BRD_MB=768	# each brd; pages are allocated only when written
 
 # One fio run; prints its bandwidth in KiB/s (terse v3: field 7 is the read
-# bandwidth, field 48 the write bandwidth).
-fio_bw() { # fio_bw <dev> <rw> <bs>
-	local dev=$1 rw=$2 bs=$3 field=7 line
-	case "$rw" in *write) field=48 ;; esac
-	line=$(fio --name=bench --filename="$dev" --direct=1 --ioengine=libaio \
-		--rw="$rw" --bs="$bs" --iodepth=32 --numjobs=1 --size="$SIZE" \
-		--runtime="$RUNTIME" --ramp_time="$RAMP" --time_based \
-		--randrepeat=0 --group_reporting \
+# bandwidth, field 48 the write bandwidth).  Each job has its own offset.
+fio_bw() { # fio_bw <dev> <rw> <bs> <numjobs> <size MiB> <seconds>
+	local field=7 line size=$(($5 / $4))
+	case "$2" in *write) field=48 ;; esac
+	line=$(fio --name=bench --filename="$1" --direct=1 --ioengine=libaio \
+		--rw="$2" --bs="$3" --iodepth=32 --numjobs="$4" --size="${size}M" \
+		--offset_increment="${size}M" --runtime="$6" --ramp_time="$RAMP" \
+		--time_based --randrepeat=0 --group_reporting \
 		--output-format=terse --terse-version=3 2> fio.err) || return 1
 	echo "$line" | tail -n 1 | cut -d';' -f"$field"
 }
 
-# Write the whole region once so reads hit written (allocated) blocks.
-prefill() {
+prefill() { # prefill <dev> <MiB>
 	fio --name=prefill --filename="$1" --direct=1 --ioengine=libaio \
-		--rw=write --bs=1M --iodepth=8 --size="$SIZE" \
+		--rw=write --bs=1M --iodepth=8 --size="$2M" \
 		--output-format=terse --terse-version=3 > /dev/null
 }
 
-wait_dev() {
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ -b "$1" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 wait_dev /dev/vde || fail "the benchmark needs five disks (vda..vde)"
 echo "INFO kernel $(uname -r), $(nproc) vCPUs, fio $(fio --version);" \
-	"${SIZE} region per device, prefilled; $ROUNDS rounds of ${RUNTIME}s runs" \
-	"after ${RAMP}s ramp; iodepth 32, 1 job"
+	"disks throttled to ${DISK_THROTTLE:-none} (bytes/s:IOPS);" \
+	"foreground ${FG_MB} MiB region, $ROUNDS rounds of ${RUNTIME}s runs" \
+	"after ${RAMP}s ramp; sustained ${TIER_MB} MiB, ${SUSTAIN}s; iodepth 32"
 
 modprobe dm-mod
 modprobe brd rd_nr=4 rd_size=$((BRD_MB * 1024))
 wait_dev /dev/ram3 || fail "no brd"
 
 # label:device pairs, in run order.
-devs="brd:/dev/ram0 ssd:$SSD"
-
-step "dm-linear over brd (the same ram0)"
+devs="brd:/dev/ram0 linear-brd:/dev/mapper/lin ssd:$SSD"
 dmsetup create lin --table "0 $(sectors /dev/ram0) linear /dev/ram0 0"
-devs="$devs linear-brd:/dev/mapper/lin"
 
-# hims: a 320 MiB RAM tier (header block excluded) holding the region, and
-# a 256 MiB SSD tier after it.
 step "hims sync (ram1 + vdb) and async (ram2 + vdc)"
-modprobe dm-hims
-ram_blocks=$((320 * 256 - 1))
-hims_len=$(((ram_blocks + 65536) * 8))
-dmsetup create hims-sync --table \
-	"0 $hims_len hims /dev/ram1 /dev/vdb sync 2 ram_blocks $ram_blocks"
-dmsetup create hims-async --table \
-	"0 $hims_len hims /dev/ram2 /dev/vdc async 2 ram_blocks $ram_blocks"
+hims_pair $TIER_MB /dev/ram1 /dev/vdb /dev/ram2 /dev/vdc || fail "cannot create hims"
 devs="$devs hims-sync:/dev/mapper/hims-sync hims-async:/dev/mapper/hims-async"
 
 # dm-writecache, SSD mode, brd as the cache: 768 MiB keeps the region and
-# its rewrites under the 50% high watermark, so there is no writeback and
+# its rewrites under the 50 % high watermark, so there is no writeback and
 # reads of the region come from the cache.
 step "dm-writecache (ram3 cache, vdd origin)"
 modprobe dm-writecache
@@ -112,42 +105,61 @@ fi
 
 step "prefill"
 for d in $devs; do
-	prefill "${d#*:}" || fail "prefill of $d failed"
+	prefill "${d#*:}" $FG_MB || fail "prefill of $d failed"
 done
 
-# Before each run: nothing dirty in either hims device, so one run's
+# Nothing dirty in either hims device before a run, so that one run's
 # writeback does not spill into the next one.
 settle() {
 	dmsetup message hims-sync 0 flush
 	dmsetup message hims-async 0 flush
 }
 
-rev=
-for d in $devs; do rev="$d $rev"; done
+dirty() { dmsetup status "$1" | cut -d' ' -f7; }
+
 round=1
-while [ $round -le $ROUNDS ]; do
-	order=$devs
-	[ $((round % 2)) = 0 ] && order=$rev
+while [ "$round" -le "$ROUNDS" ]; do
+	order=$(round_order "$round")
 	for t in seq-read:read:128k seq-write:write:128k \
 		 4k-read:randread:4k 4k-write:randwrite:4k; do
 		rw=${t#*:}
 		bs=${rw#*:}
 		rw=${rw%:*}
-		step "round $round: ${t%%:*}"
-		for d in $order; do
-			settle
-			kib=$(fio_bw "${d#*:}" "$rw" "$bs") || kib=
-			if [ -n "$kib" ]; then
-				echo "BENCH ${d%%:*} ${t%%:*} $kib $round"
-			else
-				echo "BENCH_NA ${d%%:*} ${t%%:*} fio failed: $(grep -m1 -o 'error.*' fio.err)"
-			fi
-			case "$d:$rw" in
-			hims-async:*:*write)
-				echo "INFO hims-async round $round ${t%%:*}: dirty and under-writeback blocks at its end: $(dmsetup status hims-async | cut -d' ' -f7,8)"
-				;;
-			esac
+		for nj in 1 2; do
+			step "round $round: ${t%%:*}, numjobs $nj"
+			for d in $order; do
+				settle
+				kib=$(fio_bw "${d#*:}" "$rw" "$bs" $nj $FG_MB $RUNTIME) || kib=
+				if [ -n "$kib" ]; then
+					echo "BENCH ${d%%:*} ${t%%:*} $nj $kib $round"
+				else
+					echo "BENCH_NA ${d%%:*} ${t%%:*} fio failed: $(grep -m1 -o 'error.*' fio.err)"
+				fi
+				case "${d%%:*}:$rw" in
+				hims-async:*write)
+					[ "$(dirty hims-async)" -lt $((ram_blocks / 2)) ] ||
+						echo "INFO hims-async over the high watermark after ${t%%:*}: $(dirty hims-async) dirty"
+					;;
+				esac
+			done
 		done
+	done
+	# Sustained async writes over the whole RAM tier, beside the SSD's.
+	for t in seq-write:write:128k 4k-write:randwrite:4k; do
+		rw=${t#*:}
+		bs=${rw#*:}
+		rw=${rw%:*}
+		step "round $round: sustained ${t%%:*}"
+		for d in ssd:$SSD hims-async:/dev/mapper/hims-async; do
+			settle
+			kib=$(fio_bw "${d#*:}" "$rw" "$bs" 1 $TIER_MB $SUSTAIN) || kib=
+			if [ -n "$kib" ]; then
+				echo "BENCH ${d%%:*} sustained-${t%%:*} 1 $kib $round"
+			else
+				echo "BENCH_NA ${d%%:*} sustained-${t%%:*} fio failed: $(grep -m1 -o 'error.*' fio.err)"
+			fi
+		done
+		echo "DIRTY hims-async sustained-${t%%:*} $(dirty hims-async) $((ram_blocks / 2))"
 	done
 	round=$((round + 1))
 done

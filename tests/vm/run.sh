@@ -18,8 +18,13 @@
 # CRASH_MODES="<mode> ..." and CRASH_POINTS=<n> as themselves (crash-replay),
 # HIMS_FUZZ_N=<n> and HIMS_FUZZ_FIRST=<i> as themselves (fuzz-kernel: make fuzz N=).
 # SOAK_MIN=<minutes> as SOAK_MIN to the tests with a "# soak:" line (make soak).
+# BENCH_ROUNDS=<n> as BENCH_ROUNDS to the benchmarks (bench/guest).
 # HIMS_EXTRA_DISK=<image> attaches one more raw image, read-only, as the last
 # virtio disk (after the test's disks).
+# HIMS_DISK_THROTTLE=<bytes/s>:<iops> throttles each of the test's disks in
+# qemu (reads and writes together), so that an emulated "SSD" is slower
+# than RAM as on real hardware (make bench-hims); the guest sees it as
+# DISK_THROTTLE.
 # One-boot tests share boots; a test of several boots gets its own disks and
 # VM per boot.  Between boots the test either powers off cleanly or cuts the
 # power (powercut in tests/guest/lib.sh), which kills qemu on the spot.
@@ -84,9 +89,14 @@ esac
 qemu_boot() {
 	local dir=$1 list=$2 boot=$3 mem=$4 nvme=$5
 	shift 5
-	local args=() i=0 d
+	local args=() i=0 d throttle=''
+	if [ -n "${HIMS_DISK_THROTTLE:-}" ]; then
+		[[ $HIMS_DISK_THROTTLE =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]] ||
+			die "HIMS_DISK_THROTTLE must be <bytes/s>:<iops>, not '$HIMS_DISK_THROTTLE'"
+		throttle=",throttling.bps-total=${HIMS_DISK_THROTTLE%:*},throttling.iops-total=${HIMS_DISK_THROTTLE#*:}"
+	fi
 	for d in "$@"; do
-		args+=(-drive "file=$d,format=raw,if=none,id=d$i,cache=writeback"
+		args+=(-drive "file=$d,format=raw,if=none,id=d$i,cache=writeback$throttle"
 		       -device "virtio-blk-pci,drive=d$i")
 		i=$((i + 1))
 	done
@@ -108,7 +118,8 @@ qemu_boot() {
 	touch "$dir/results.log"
 	local extra=$kargs${HIMS_SEED:+ hims.seed=$HIMS_SEED}${CRASH_POINTS:+ hims.crash_points=$CRASH_POINTS}
 	extra+=${HIMS_FUZZ_N:+ hims.fuzz_n=$HIMS_FUZZ_N}${HIMS_FUZZ_FIRST:+ hims.fuzz_first=$HIMS_FUZZ_FIRST}
-	extra+=${SOAK_MIN:+ hims.soak_min=$SOAK_MIN}
+	extra+=${SOAK_MIN:+ hims.soak_min=$SOAK_MIN}${BENCH_ROUNDS:+ hims.bench_rounds=$BENCH_ROUNDS}
+	extra+=${HIMS_DISK_THROTTLE:+ hims.disk_throttle=$HIMS_DISK_THROTTLE}
 	[ -z "${CRASH_MODES:-}" ] || extra+=" hims.crash_modes=$(echo "$CRASH_MODES" | tr -s ' ' ,)"
 	local cmd=(qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2
 		-m "$mem" -nodefaults -no-reboot -display none
