@@ -90,6 +90,8 @@ qemu_boot() {
 	local dir=$1 list=$2 boot=$3 mem=$4 nvme=$5
 	shift 5
 	local args=() i=0 d throttle=''
+	[ -z "${BENCH_ROUNDS:-}" ] || [[ $BENCH_ROUNDS =~ ^[1-9][0-9]*$ ]] ||
+		die "BENCH_ROUNDS must be a number of rounds, not '$BENCH_ROUNDS'"
 	if [ -n "${HIMS_DISK_THROTTLE:-}" ]; then
 		[[ $HIMS_DISK_THROTTLE =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]] ||
 			die "HIMS_DISK_THROTTLE must be <bytes/s>:<iops>, not '$HIMS_DISK_THROTTLE'"
